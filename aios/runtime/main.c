@@ -1,0 +1,71 @@
+/*
+ * The AI partition's runtime: brings up every vCPU the partition has (PSCI CPU_ON
+ * through the hypervisor), each reports ready, and the first one serves the AI console.
+ * The inference engine, embeddings and intent services are built on this.
+ */
+#include <string.h>
+
+#include "aarch64.h"
+#include "guest.h"
+#include "line.h"
+
+static volatile bool cpu_ready[GUEST_MAX_CPUS];
+
+static void report_ready(unsigned cpu)
+{
+    cpu_ready[cpu] = true;
+    kprintf("aios: cpu %u ready\n", cpu);
+}
+
+/* Give a starting cpu a second to report, so its line and our prompt do not mix. */
+static void wait_ready(unsigned cpu)
+{
+    uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
+
+    while (!cpu_ready[cpu] && read_sysreg(cntvct_el0) - start < freq)
+        __asm__ volatile("yield");
+    if (!cpu_ready[cpu])
+        kprintf("aios: cpu %u started but has not reported ready\n", cpu);
+}
+
+static void console_loop(void)
+{
+    struct line_editor ed = { 0 };
+
+    for (;;) {
+        char *line = guest_readline(&ed, "ai> ");
+
+        if (!strcmp(line, "cpus")) {
+            for (unsigned c = 0; c < guest.ncpus; c++)
+                kprintf("cpu %u: %s\n", c, cpu_ready[c] ? "ready" : "not started");
+        } else if (!strcmp(line, "help")) {
+            kprintf("  cpus   which of this partition's cpus are up\n");
+        } else if (line[0]) {
+            kprintf("unknown command '%s': type help\n", line);
+        }
+    }
+}
+
+void kernel_main(void)
+{
+    kprintf("aios runtime: partition %s, %llu MiB at 0x%llx, %u cpus\n", guest.name,
+            (unsigned long long)(guest.ram_size >> 20), (unsigned long long)guest.ram_base,
+            guest.ncpus);
+    report_ready(0);
+    for (unsigned c = 1; c < guest.ncpus && c < GUEST_MAX_CPUS; c++) {
+        int rc = guest_cpu_on(c);
+
+        if (rc)
+            kprintf("aios: cpu %u did not start (PSCI %d)\n", c, rc);
+        else
+            wait_ready(c);
+    }
+    console_loop();
+}
+
+void kernel_secondary_main(unsigned cpu)
+{
+    report_ready(cpu);
+    for (;;)
+        __asm__ volatile("wfi");
+}

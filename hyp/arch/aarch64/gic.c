@@ -1,0 +1,72 @@
+/*
+ * The physical GICv2 (GIC-400 on the Pi 5), as far as the hypervisor itself uses it
+ * now: software-generated interrupts that kick a core out of its partition. The
+ * distributor and CPU interface addresses come from the board DTB.
+ */
+#include "aarch64.h"
+#include "hyp.h"
+
+#define GICD_CTLR        0x000
+#define GICD_ISENABLER   0x100
+#define GICD_ITARGETSR   0x800
+#define GICD_SGIR        0xf00
+#define GICC_CTLR        0x000
+#define GICC_PMR         0x004
+#define GICC_IAR         0x00c
+#define GICC_EOIR        0x010
+
+#define SGI_KICK         0
+#define INTID_SPURIOUS   1020
+
+static uint8_t cpu_interface[BOARD_MAX_CORES];   /* core index -> GIC CPU interface bit */
+
+static inline volatile uint32_t *gicd(uint32_t off)
+{
+    return (volatile uint32_t *)(uintptr_t)(board.gicd.base + off);
+}
+
+static inline volatile uint32_t *gicc(uint32_t off)
+{
+    return (volatile uint32_t *)(uintptr_t)(board.gicc.base + off);
+}
+
+void gic_init_distributor(void)
+{
+    /* Forward interrupts (group 0 without security extensions, group 1 in the
+     * non-secure view of a GIC-400 whose firmware set up the secure side). */
+    *gicd(GICD_CTLR) = 1;
+}
+
+void gic_init_cpu(void)
+{
+    unsigned core = this_core()->index;
+
+    /* GICD_ITARGETSR0 reads back this CPU interface's own bit: use it, rather than
+     * assuming interface numbers follow MPIDR. */
+    cpu_interface[core] = (uint8_t)(*gicd(GICD_ITARGETSR) & 0xff);
+    /* SGIs: enable ours (banked per core; the GIC-400 has them always enabled). */
+    *gicd(GICD_ISENABLER) = 1u << SGI_KICK;
+    /* Priority mask: let every priority through. */
+    *gicc(GICC_PMR) = 0xff;
+    /* Enable the CPU interface, EOImode 0: one write to EOIR drops and deactivates. */
+    *gicc(GICC_CTLR) = 1;
+    dsb_sy();
+}
+
+void gic_kick_core(unsigned core)
+{
+    dsb_ish();
+    /* TargetListFilter 0: the cores in CPUTargetList (bits 23:16). */
+    *gicd(GICD_SGIR) = (uint32_t)cpu_interface[core] << 16 | SGI_KICK;
+}
+
+void gic_ack_all(void)
+{
+    for (;;) {
+        uint32_t iar = *gicc(GICC_IAR);
+
+        if ((iar & 0x3ff) >= INTID_SPURIOUS)
+            break;
+        *gicc(GICC_EOIR) = iar;
+    }
+}

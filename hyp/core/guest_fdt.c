@@ -1,0 +1,90 @@
+/*
+ * Per-partition device tree, built at load time with libfdt's sequential writer from the
+ * layout: what the partition owns and nothing else. Our own kernels read it the same way
+ * an unmodified Linux does.
+ */
+#include <libfdt.h>
+
+#include "guest_fdt.h"
+#include "hyp.h"
+#include "kprintf.h"
+
+static int prop_u64_pair(void *fdt, const char *name, uint64_t a, uint64_t b)
+{
+    fdt32_t cells[4] = { cpu_to_fdt32(a >> 32), cpu_to_fdt32(a), cpu_to_fdt32(b >> 32),
+                         cpu_to_fdt32(b) };
+
+    return fdt_property(fdt, name, cells, sizeof(cells));
+}
+
+static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
+{
+    const struct layout_partition *cfg = p->cfg;
+    char name[48];
+    int rc = 0;
+
+    rc |= fdt_create(fdt, GUEST_FDT_SIZE);
+    /* The tree's own pages are reserved so the partition does not allocate over them. */
+    rc |= fdt_add_reservemap_entry(fdt, dtb_ipa, GUEST_FDT_SIZE);
+    rc |= fdt_finish_reservemap(fdt);
+    rc |= fdt_begin_node(fdt, "");
+    rc |= fdt_property_u32(fdt, "#address-cells", 2);
+    rc |= fdt_property_u32(fdt, "#size-cells", 2);
+    rc |= fdt_property_string(fdt, "compatible", "aios,partition");
+    ksnprintf(name, sizeof(name), "aios partition %s", cfg->name);
+    rc |= fdt_property_string(fdt, "model", name);
+
+    ksnprintf(name, sizeof(name), "/pl011@%llx", (unsigned long long)cfg->console_ipa);
+    rc |= fdt_begin_node(fdt, "chosen");
+    rc |= fdt_property_string(fdt, "stdout-path", name);
+    rc |= fdt_property_string(fdt, "aios,partition-name", cfg->name);
+    rc |= fdt_property_u32(fdt, "aios,partition-index", p->index);
+    rc |= fdt_end_node(fdt);
+
+    ksnprintf(name, sizeof(name), "memory@%llx", (unsigned long long)cfg->mem.base);
+    rc |= fdt_begin_node(fdt, name);
+    rc |= fdt_property_string(fdt, "device_type", "memory");
+    rc |= prop_u64_pair(fdt, "reg", cfg->mem.base, cfg->mem.size);
+    rc |= fdt_end_node(fdt);
+
+    rc |= fdt_begin_node(fdt, "cpus");
+    rc |= fdt_property_u32(fdt, "#address-cells", 1);
+    rc |= fdt_property_u32(fdt, "#size-cells", 0);
+    for (unsigned v = 0; v < p->nvcpus; v++) {
+        ksnprintf(name, sizeof(name), "cpu@%u", v);
+        rc |= fdt_begin_node(fdt, name);
+        rc |= fdt_property_string(fdt, "device_type", "cpu");
+        rc |= fdt_property_string(fdt, "compatible", "arm,cortex-a76");
+        rc |= fdt_property_u32(fdt, "reg", v);
+        rc |= fdt_property_string(fdt, "enable-method", "psci");
+        rc |= fdt_end_node(fdt);
+    }
+    rc |= fdt_end_node(fdt);
+
+    rc |= fdt_begin_node(fdt, "psci");
+    rc |= fdt_property(fdt, "compatible", "arm,psci-1.0\0arm,psci-0.2", sizeof("arm,psci-1.0\0arm,psci-0.2"));
+    rc |= fdt_property_string(fdt, "method", "hvc");
+    rc |= fdt_end_node(fdt);
+
+    ksnprintf(name, sizeof(name), "pl011@%llx", (unsigned long long)cfg->console_ipa);
+    rc |= fdt_begin_node(fdt, name);
+    rc |= fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell", sizeof("arm,pl011\0arm,primecell"));
+    rc |= prop_u64_pair(fdt, "reg", cfg->console_ipa, 0x1000);
+    rc |= fdt_end_node(fdt);
+
+    rc |= fdt_end_node(fdt);
+    rc |= fdt_finish(fdt);
+    return rc;
+}
+
+uint64_t guest_fdt_write(const struct partition *p)
+{
+    uint64_t ipa = p->cfg->mem.base + p->cfg->mem.size - GUEST_FDT_SIZE;
+
+    /* IPA == PA for partition RAM, and the hypervisor maps all RAM 1:1. */
+    if (p->cfg->mem.size < 2 * GUEST_FDT_SIZE ||
+        p->image->size > p->cfg->mem.size - GUEST_FDT_SIZE ||
+        build((void *)(uintptr_t)ipa, p, ipa))
+        return 0;
+    return ipa;
+}

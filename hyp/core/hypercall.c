@@ -1,0 +1,135 @@
+/*
+ * The partitions' calls into the hypervisor: SMCCC discovery, PSCI (emulated per
+ * partition: its CPUs, its "system") and our vendor-specific hypervisor calls. Every
+ * argument is the partition's to choose, so every one is checked.
+ */
+#include <string.h>
+
+#include "aarch64.h"
+#include "hyp.h"
+
+#define SMCCC_VERSION_1_1 0x10001
+
+static void partition_info(struct trap_frame *f)
+{
+    struct partition *p = partition_by_index(f->x[1]);
+    uint64_t name = 0, cores = 0;
+
+    if (!p) {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+        return;
+    }
+    memcpy(&name, p->cfg->name, strnlen(p->cfg->name, sizeof(name)));
+    for (unsigned i = 0; i < p->cfg->ncores; i++)
+        cores |= 1ull << p->cfg->cores[i];
+    f->x[0] = SMCCC_SUCCESS;
+    f->x[1] = name;
+    f->x[2] = cores;
+    f->x[3] = p->cfg->mem.size;
+    f->x[4] = (uint64_t)p->state | (uint64_t)(p->restarts & 0xffffff) << 8 |
+              (uint64_t)p->cfg->restart_limit << 32;
+    f->x[5] = p->cfg->mem.base;
+}
+
+static void partition_restart(struct vcpu *v, struct trap_frame *f)
+{
+    struct partition *target = partition_by_index(f->x[1]);
+
+    if (!target) {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+        return;
+    }
+    if (!(v->part->cfg->may_restart & (1u << target->index))) {
+        hyp_log("partition %s asked to restart %s: not granted by the layout, refused",
+                v->part->cfg->name, target->cfg->name);
+        f->x[0] = (uint64_t)SMCCC_DENIED;
+        return;
+    }
+    f->x[0] = (uint64_t)(int64_t)partition_request_restart(target);
+}
+
+void hypercall_handle(struct vcpu *v, struct trap_frame *f)
+{
+    /* SMCCC: the function ID is w0; the upper half of x0 is ignored. */
+    uint32_t fid = (uint32_t)f->x[0];
+
+    if (((fid >> SMCCC_OWNER_SHIFT) & SMCCC_OWNER_MASK) == SMCCC_OWNER_STANDARD) {
+        psci_handle(v, f);
+        return;
+    }
+    switch (fid) {
+    case SMCCC_VERSION_FID:
+        f->x[0] = SMCCC_VERSION_1_1;
+        break;
+    case HYP_CALL_VERSION:
+        f->x[0] = HYP_VERSION_MAJOR << 16 | HYP_VERSION_MINOR;
+        break;
+    case HYP_CALL_PARTITION_COUNT:
+        f->x[0] = npartitions;
+        f->x[1] = v->part->index;
+        break;
+    case HYP_CALL_PARTITION_INFO:
+        partition_info(f);
+        break;
+    case HYP_CALL_PARTITION_RESTART:
+        partition_restart(v, f);
+        break;
+    default:
+        f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;
+        break;
+    }
+}
+
+/* PSCI as a partition sees it: its own vCPUs, and "the system" means the partition. */
+void psci_handle(struct vcpu *v, struct trap_frame *f)
+{
+    struct partition *p = v->part;
+    uint32_t fid = (uint32_t)f->x[0];
+
+    switch (fid) {
+    case PSCI_VERSION:
+        f->x[0] = 0x10000;   /* PSCI 1.0 */
+        break;
+    case PSCI_FEATURES: {
+        uint32_t q = (uint32_t)f->x[1];
+        bool known = q == PSCI_VERSION || q == PSCI_FEATURES || q == PSCI_CPU_ON ||
+                     q == (PSCI_CPU_ON & ~SMCCC_64) || q == PSCI_CPU_OFF ||
+                     q == PSCI_AFFINITY_INFO || q == (PSCI_AFFINITY_INFO & ~SMCCC_64) ||
+                     q == PSCI_SYSTEM_OFF || q == PSCI_SYSTEM_RESET;
+
+        f->x[0] = known ? PSCI_SUCCESS : (uint64_t)PSCI_NOT_SUPPORTED;
+        break;
+    }
+    case PSCI_CPU_ON:
+    case PSCI_CPU_ON & ~SMCCC_64: {
+        bool is32 = !(fid & SMCCC_64);
+        uint64_t mask = is32 ? 0xffffffffull : ~0ull;
+
+        f->x[0] = (uint64_t)(int64_t)vcpu_power_on(p, f->x[1] & mask, f->x[2] & mask,
+                                                    f->x[3] & mask);
+        break;
+    }
+    case PSCI_CPU_OFF:
+        vcpu_power_off(v, f);
+        break;
+    case PSCI_AFFINITY_INFO:
+    case PSCI_AFFINITY_INFO & ~SMCCC_64: {
+        uint64_t mpidr = f->x[1];
+
+        if (f->x[2] != 0 || (mpidr & 0xff00ffff00ull) || (mpidr & 0xff) >= p->nvcpus)
+            f->x[0] = (uint64_t)PSCI_INVALID_PARAMS;
+        else
+            f->x[0] = p->vcpus[mpidr & 0xff].power == VCPU_ON ? 0 : 1;   /* ON : OFF */
+        break;
+    }
+    case PSCI_SYSTEM_OFF:
+        partition_self_stop(v, f, false);
+        break;
+    case PSCI_SYSTEM_RESET:
+        partition_self_stop(v, f, true);
+        break;
+    default:
+        f->x[0] = (uint64_t)PSCI_NOT_SUPPORTED;
+        break;
+    }
+}

@@ -1,0 +1,147 @@
+/*
+ * The hypervisor's runtime state: physical cores, partitions and their virtual CPUs,
+ * and the entry points the boot flow and the trap handlers share.
+ *
+ * Static partitioning: every physical core belongs to at most one partition and runs
+ * exactly one of its vCPUs, so there is no scheduler and a vCPU's EL1 system registers
+ * simply live in its core.
+ */
+#ifndef HYP_HYP_H
+#define HYP_HYP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "asm_offsets.h"
+#include "board.h"
+#include "hypercall.h"
+#include "layout.h"
+#include "pgtable.h"
+#include "spinlock.h"
+#include "vuart.h"
+
+#define HYP_CORE_STACK  (16 * 1024)
+#define CONSOLE_LINE    256
+
+struct trap_frame {
+    uint64_t x[31];
+    uint64_t elr;
+    uint64_t spsr;
+    uint64_t pad;
+};
+
+/* What the boot core hands a secondary core through PSCI CPU_ON (see head.S). */
+struct core_boot_args {
+    uint64_t mair, tcr, ttbr, sctlr, vbar, stack, core;
+};
+
+enum vcpu_power { VCPU_OFF, VCPU_ON };
+
+struct partition;
+
+struct vcpu {
+    struct partition *part;
+    unsigned index;             /* vCPU number: its virtual MPIDR Aff0 */
+    unsigned core;              /* physical core it runs on */
+    volatile enum vcpu_power power;
+    volatile bool parked;       /* in the hypervisor, not running partition code */
+    volatile uint64_t entry, context;   /* from the PSCI CPU_ON that powered it on */
+    uint32_t seen_epoch;        /* partition epoch this vCPU is running */
+};
+
+struct partition {
+    const struct layout_partition *cfg;
+    const struct layout_image *image;
+    unsigned index;
+    uint16_t vmid;
+    struct pgtable s2;
+    uint64_t vttbr;
+    struct vcpu vcpus[LAYOUT_MAX_CORES];
+    unsigned nvcpus;
+    struct vuart uart;
+    /* console output while another partition has the keyboard, one line at a time */
+    char line[CONSOLE_LINE];
+    unsigned line_len;
+    uint64_t dtb_ipa;           /* the device tree we wrote for it */
+    spinlock_t lock;
+    volatile enum partition_state state;
+    volatile uint32_t epoch;    /* bumped to tell every vCPU to stop */
+    volatile bool restart_wanted;
+    unsigned restarts;          /* every restart, requested or after a fault */
+    unsigned fault_restarts;    /* the ones the restart limit counts */
+};
+
+struct core {
+    unsigned index;
+    struct vcpu *vcpu;          /* NULL for a core no partition owns */
+    struct trap_frame *frame;   /* the guest frame at the top of this core's stack */
+};
+
+extern struct board board;
+extern struct layout layout;
+extern struct partition partitions[LAYOUT_MAX_PARTITIONS];
+extern unsigned npartitions;
+
+/* The core this code runs on (TPIDR_EL2 holds its struct core). */
+static inline struct core *this_core(void)
+{
+    struct core *c;
+
+    __asm__ volatile("mrs %0, tpidr_el2" : "=r"(c));
+    return c;
+}
+
+/* Boot */
+void hyp_main(const void *dtb, uint64_t load_address);
+void hyp_secondary_main(uint64_t core);
+void guest_enter(struct trap_frame *frame) __attribute__((noreturn));
+
+/* Trap handlers called from vectors.S */
+void trap_lower_sync(struct trap_frame *f);
+void trap_lower_irq(struct trap_frame *f);
+void trap_lower_fiq(struct trap_frame *f);
+void trap_lower_serror(struct trap_frame *f);
+void hyp_crash(struct trap_frame *f, uint64_t kind) __attribute__((noreturn));
+void hyp_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Partitions (partition.c) */
+int partitions_create(void);
+void vcpu_run(struct core *core) __attribute__((noreturn));
+void vcpu_check_stop(struct vcpu *v, struct trap_frame *f);
+void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what);
+int partition_request_restart(struct partition *p);
+void partitions_load_all(void);
+void vcpu_power_off(struct vcpu *v, struct trap_frame *f);
+void partition_self_stop(struct vcpu *v, struct trap_frame *f, bool restart);
+int vcpu_power_on(struct partition *p, uint64_t mpidr, uint64_t entry, uint64_t context);
+struct partition *partition_by_index(uint64_t index);
+
+/* Console (console.c) */
+void console_init(uint64_t uart_base);
+void console_attach(struct partition *p);
+void console_poll_input(void);
+uint32_t console_mmio(struct partition *p, uint32_t offset, unsigned size, bool write, uint32_t value);
+void console_emergency(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hyp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Hypercalls and PSCI for partitions (hypercall.c) */
+void hypercall_handle(struct vcpu *v, struct trap_frame *f);
+void psci_handle(struct vcpu *v, struct trap_frame *f);
+
+/* Physical GIC (gic.c) */
+void gic_init_distributor(void);
+void gic_init_cpu(void);
+void gic_kick_core(unsigned core);
+void gic_ack_all(void);
+
+/* EL2 and stage-2 MMU (mmu.c) */
+void *page_alloc(void *ctx);
+void mmu_prepare_boot_core(uint64_t load_address, const void *dtb);
+void mmu_build_final(void);
+void mmu_fill_boot_args(struct core_boot_args *a, unsigned core, uint64_t stack_top);
+void mmu_activate_final(void);
+void mmu_init_el2_controls(void);
+void mmu_switch_partition(const struct partition *p);
+void mmu_invalidate_partition(const struct partition *p);
+
+#endif /* HYP_HYP_H */

@@ -1,0 +1,52 @@
+/*
+ * The partition layout: which partitions exist, their cores, memory, boot image and
+ * restart policy, and the images' SHA-256. It is a device tree compiled from dts/ by dtc
+ * (hashes added by tools/mkbundle) and linked into the hypervisor image, so the layout
+ * is part of what the boot chain measures.
+ */
+#ifndef HYP_LAYOUT_H
+#define HYP_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+
+#define LAYOUT_MAX_PARTITIONS  4
+#define LAYOUT_MAX_IMAGES      8
+#define LAYOUT_MAX_CORES       BOARD_MAX_CORES
+#define LAYOUT_NAME_MAX        16   /* including the NUL */
+#define LAYOUT_MAX_RESTARTS    1000
+
+struct layout_image {
+    char name[LAYOUT_NAME_MAX];
+    uint8_t sha256[32];
+    uint64_t size;
+};
+
+struct layout_partition {
+    char name[LAYOUT_NAME_MAX];
+    unsigned cores[LAYOUT_MAX_CORES];   /* board core indices; cores[0] boots */
+    unsigned ncores;
+    struct range mem;                   /* RAM: IPA == PA */
+    uint64_t console_ipa;               /* where the partition sees its PL011 */
+    unsigned image;                     /* index into layout.images */
+    bool restart_on_fault;
+    unsigned restart_limit;             /* fault restarts before the partition is failed */
+    uint32_t may_restart;               /* bitmap of partitions it may restart */
+};
+
+struct layout {
+    struct layout_image images[LAYOUT_MAX_IMAGES];
+    unsigned nimages;
+    struct layout_partition parts[LAYOUT_MAX_PARTITIONS];
+    unsigned nparts;
+};
+
+/* Read the layout DTB. Structural errors (missing or malformed properties). */
+int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen);
+/* Check the layout against the board: RAM, reserved memory, overlaps, cores. */
+int layout_validate(const struct layout *l, const struct board *b, char *err, size_t errlen);
+
+#endif /* HYP_LAYOUT_H */

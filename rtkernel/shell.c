@@ -1,0 +1,174 @@
+/*
+ * The RT shell's commands. Each takes its arguments already split on spaces and
+ * answers on the console; every error says what was wrong and the prompt comes back.
+ */
+#include <string.h>
+
+#include "guest.h"
+#include "kprintf.h"
+#include "shell.h"
+
+#define MAX_ARGS 8
+
+struct command {
+    const char *name;
+    const char *args;
+    const char *help;
+    void (*run)(int argc, char **argv);
+};
+
+static void cmd_help(int argc, char **argv);
+
+static void cmd_version(int argc, char **argv)
+{
+    unsigned self;
+    int n = hyp_partition_count(&self);
+    uint64_t v = hyp_version();
+
+    (void)argc, (void)argv;
+    kprintf("aios rt kernel %d.%d, hypervisor %llu.%llu, partition %s (%u of %d)\n",
+            RT_VERSION_MAJOR, RT_VERSION_MINOR, (unsigned long long)(v >> 16),
+            (unsigned long long)(v & 0xffff), guest.name, self, n);
+}
+
+/* "0", "1-2", "0,2": the cores in a bitmap, ranges joined. */
+static void format_cores(uint64_t mask, char *out, size_t len)
+{
+    size_t pos = 0;
+
+    out[0] = '\0';
+    for (unsigned c = 0; c < 64 && pos < len; c++) {
+        unsigned end = c;
+
+        if (!(mask >> c & 1))
+            continue;
+        while (end + 1 < 64 && mask >> (end + 1) & 1)
+            end++;
+        pos += (size_t)ksnprintf(out + pos, len - pos, end == c ? "%s%u" : "%s%u-%u",
+                                 pos ? "," : "", c, end);
+        c = end;
+    }
+}
+
+static void cmd_partitions(int argc, char **argv)
+{
+    unsigned self;
+    int n = hyp_partition_count(&self);
+
+    (void)argc, (void)argv;
+    kprintf("  #  name      cores   RAM         state       restarts\n");
+    for (int i = 0; i < n; i++) {
+        struct hyp_partition_info info;
+        char cores[32];
+
+        if (hyp_partition_info((unsigned)i, &info)) {
+            kprintf("  %d  (the hypervisor gave no information)\n", i);
+            continue;
+        }
+        format_cores(info.cores, cores, sizeof(cores));
+        kprintf("  %d  %-8s  %-6s  %5llu MiB   %-10s  %u%s\n", i, info.name, cores,
+                (unsigned long long)(info.ram_size >> 20), hyp_state_name(info.state),
+                info.restarts, (unsigned)i == self ? "   (this shell)" : "");
+    }
+}
+
+/* Index of the partition called name, or -1 (and the list of names is printed). */
+static int find_partition(const char *name)
+{
+    int n = hyp_partition_count(NULL);
+    struct hyp_partition_info info;
+
+    for (int i = 0; i < n; i++)
+        if (!hyp_partition_info((unsigned)i, &info) && !strcmp(info.name, name))
+            return i;
+    kprintf("restart: no partition '%s'; there are:", name);
+    for (int i = 0; i < n; i++)
+        if (!hyp_partition_info((unsigned)i, &info))
+            kprintf(" %s", info.name);
+    kprintf("\n");
+    return -1;
+}
+
+static void cmd_restart(int argc, char **argv)
+{
+    int index, rc;
+
+    if (argc != 2) {
+        kprintf("usage: restart <partition>\n");
+        return;
+    }
+    index = find_partition(argv[1]);
+    if (index < 0)
+        return;
+    rc = hyp_partition_restart((unsigned)index);
+    if (rc == SMCCC_SUCCESS)
+        kprintf("restarting %s\n", argv[1]);
+    else if (rc == SMCCC_DENIED)
+        kprintf("restart: %s cannot be restarted from here now (not granted by the layout, "
+                "or already restarting)\n", argv[1]);
+    else
+        kprintf("restart: the hypervisor refused (%d)\n", rc);
+}
+
+static void cmd_echo(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        kprintf("%s%s", argv[i], i + 1 < argc ? " " : "");
+    kprintf("\n");
+}
+
+static const struct command commands[] = {
+    { "help", "", "list the commands", cmd_help },
+    { "version", "", "kernel, hypervisor and partition versions", cmd_version },
+    { "partitions", "", "every partition: cores, RAM, state, restarts", cmd_partitions },
+    { "restart", "<partition>", "stop a partition and start it again from its verified image",
+      cmd_restart },
+    { "echo", "<text>", "print the text", cmd_echo },
+};
+
+static void cmd_help(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        kprintf("  %-11s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    kprintf("Keys: Backspace erases, Ctrl-C drops the line, Ctrl-] then a digit switches the console.\n");
+}
+
+void shell_execute(char *line)
+{
+    char *argv[MAX_ARGS + 1];
+    int argc = 0;
+    char *p = line;
+
+    for (;;) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (argc == MAX_ARGS) {
+            kprintf("error: too many words (at most %d)\n", MAX_ARGS);
+            return;
+        }
+        argv[argc++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    if (!argc)
+        return;
+    argv[argc] = NULL;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[0], commands[i].name)) {
+            commands[i].run(argc, argv);
+            return;
+        }
+    kprintf("unknown command '%s': type help for the list\n", argv[0]);
+}
+
+void shell_run(void)
+{
+    struct line_editor ed = { 0 };
+
+    kprintf("RT shell ready; type help.\n");
+    for (;;)
+        shell_execute(guest_readline(&ed, SHELL_PROMPT));
+}

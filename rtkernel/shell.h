@@ -1,0 +1,18 @@
+/*
+ * The RT shell: a line editor on the console and the commands a user types at `rt> `.
+ */
+#ifndef RT_SHELL_H
+#define RT_SHELL_H
+
+#include "line.h"
+
+#define RT_VERSION_MAJOR 0
+#define RT_VERSION_MINOR 1
+
+#define SHELL_PROMPT "rt> "
+
+/* Run one command line; output through the console. */
+void shell_execute(char *line);
+void shell_run(void) __attribute__((noreturn));
+
+#endif /* RT_SHELL_H */

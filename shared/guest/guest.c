@@ -1,0 +1,335 @@
+/*
+ * Partition kernel runtime: device tree, EL1 MMU, console, vCPUs, hypervisor calls.
+ */
+#include <libfdt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "aarch64.h"
+#include "guest.h"
+#include "kprintf.h"
+#include "line.h"
+#include "pgtable.h"
+#include "spinlock.h"
+
+#define PAGE 4096u
+#define GUEST_TABLE_PAGES 16
+
+struct guest_info guest;
+
+static uint8_t table_pool[GUEST_TABLE_PAGES][PAGE] __attribute__((aligned(PAGE)));
+static unsigned table_used;
+static struct pgtable stage1;
+/* What a secondary vCPU needs to turn its MMU on; read with caches off, so cleaned. */
+static struct { uint64_t mair, tcr, ttbr, sctlr; } mmu_regs __attribute__((aligned(64)));
+static volatile uint32_t *uart;
+static spinlock_t console_lock = SPINLOCK_INIT;
+
+void guest_secondary_entry(void);
+
+/* Console: the virtual PL011 the hypervisor emulates; registers per the PL011 TRM. */
+#define UART_DR 0
+#define UART_FR 6            /* 0x18 / 4 */
+#define UART_CR 12           /* 0x30 / 4 */
+#define FR_RXFE (1u << 4)
+#define FR_TXFF (1u << 5)
+
+void console_putc(char c)
+{
+    if (!uart)
+        return;
+    while (uart[UART_FR] & FR_TXFF)
+        ;
+    uart[UART_DR] = (uint8_t)c;
+}
+
+void console_write(const char *s, size_t n)
+{
+    spin_lock(&console_lock);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            console_putc('\r');
+        console_putc(s[i]);
+    }
+    spin_unlock(&console_lock);
+}
+
+int console_getc(void)
+{
+    if (!uart || (uart[UART_FR] & FR_RXFE))
+        return -1;
+    return (int)(uart[UART_DR] & 0xff);
+}
+
+/*
+ * Each look at the console is a trap to the hypervisor, so an idle console is looked at
+ * every half millisecond, not in a tight loop: typing feels the same, and the core does
+ * not keep the hypervisor's console busy for the partitions that have work.
+ */
+static void idle_wait(void)
+{
+    uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
+
+    while (read_sysreg(cntvct_el0) - start < freq / 2000)
+        cpu_relax();
+}
+
+char *guest_readline(struct line_editor *ed, const char *prompt)
+{
+    line_reset(ed);
+    kprintf("%s", prompt);
+    for (;;) {
+        int c = console_getc();
+
+        if (c < 0) {
+            idle_wait();
+            continue;
+        }
+        switch (line_feed(ed, c)) {
+        case LINE_ECHO:
+            console_putc((char)c);
+            break;
+        case LINE_ERASE:
+            console_write("\b \b", 3);
+            break;
+        case LINE_CANCEL:
+            kprintf("^C\n%s", prompt);
+            break;
+        case LINE_TOO_LONG:
+            kprintf("\nerror: line too long (at most %d characters); ignored\n%s", LINE_MAX_CHARS,
+                    prompt);
+            break;
+        case LINE_DONE:
+            kprintf("\n");
+            return ed->buf;
+        case LINE_NONE:
+            break;
+        }
+    }
+}
+
+void kprintf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    console_write(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void guest_panic(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    kvsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    kprintf("%s: fatal: %s\n", guest.name[0] ? guest.name : "partition", buf);
+    smccc_hvc(PSCI_SYSTEM_RESET, 0, 0, 0);
+    for (;;)
+        wfi();
+}
+
+/* Called from the vectors in start.S: any exception in the kernel is a bug. */
+void guest_exception(uint64_t esr, uint64_t elr, uint64_t far)
+{
+    guest_panic("exception at EL1: ESR 0x%llx, ELR 0x%llx, FAR 0x%llx",
+                (unsigned long long)esr, (unsigned long long)elr, (unsigned long long)far);
+}
+
+/* libfdt is built with the stack protector. */
+uintptr_t __stack_chk_guard = 0x3c5a96e1d2b4f087ull;
+
+void __stack_chk_fail(void)
+{
+    guest_panic("stack smashing detected");
+}
+
+static uint64_t read_cells(const fdt32_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v << 32 | fdt32_to_cpu(p[i]);
+    return v;
+}
+
+/* The first (address, size) of node's reg under a root with 2+2 cells. */
+static int reg0(const void *fdt, int node, uint64_t *base, uint64_t *size)
+{
+    int len;
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+    if (!reg || len < 16)
+        return -1;
+    *base = read_cells(reg, 2);
+    *size = read_cells(reg + 2, 2);
+    return 0;
+}
+
+static void parse_fdt(const void *fdt)
+{
+    int node, len, cpus;
+    const char *s;
+    uint64_t size;
+
+    if (fdt_check_header(fdt))
+        return;   /* no console yet to say so: guest_boot stops */
+    node = fdt_path_offset(fdt, "/chosen");
+    s = node >= 0 ? fdt_getprop(fdt, node, "aios,partition-name", &len) : NULL;
+    if (s)
+        memcpy(guest.name, s, strnlen(s, sizeof(guest.name) - 1));
+    s = node >= 0 ? fdt_getprop(fdt, node, "stdout-path", &len) : NULL;
+    if (s) {
+        int u = fdt_path_offset(fdt, s);
+        if (u >= 0)
+            reg0(fdt, u, &guest.uart_base, &size);
+    }
+    node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof("memory"));
+    if (node >= 0)
+        reg0(fdt, node, &guest.ram_base, &guest.ram_size);
+    cpus = fdt_path_offset(fdt, "/cpus");
+    if (cpus >= 0)
+        fdt_for_each_subnode(node, fdt, cpus)
+            guest.ncpus++;
+}
+
+static void *table_alloc(void *ctx)
+{
+    (void)ctx;
+    return table_used < GUEST_TABLE_PAGES ? table_pool[table_used++] : NULL;
+}
+
+static void mmu_enable(void)
+{
+    write_sysreg(mair_el1, mmu_regs.mair);
+    write_sysreg(tcr_el1, mmu_regs.tcr);
+    write_sysreg(ttbr0_el1, mmu_regs.ttbr);
+    isb();
+    __asm__ volatile("tlbi vmalle1" ::: "memory");
+    dsb_ish();
+    isb();
+    write_sysreg(sctlr_el1, mmu_regs.sctlr);
+    isb();
+}
+
+/* Identity map: our RAM as normal memory, the console page as device memory. */
+static void mmu_setup(void)
+{
+    struct pgtable_alloc alloc = { table_alloc, NULL };
+    uint64_t pa_range = read_sysreg(id_aa64mmfr0_el1) & 0xf;
+
+    if (pgtable_init(&stage1, PGTABLE_EL1, &alloc) ||
+        pgtable_map(&stage1, guest.ram_base, guest.ram_base, guest.ram_size,
+                    PGTABLE_R | PGTABLE_W | PGTABLE_X) ||
+        pgtable_map(&stage1, guest.uart_base & ~(uint64_t)(PAGE - 1),
+                    guest.uart_base & ~(uint64_t)(PAGE - 1), PAGE,
+                    PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE))
+        for (;;)
+            wfi();
+    mmu_regs.mair = PGTABLE_MAIR_VALUE;
+    mmu_regs.tcr = PGTABLE_T0SZ            /* T0SZ: 39-bit addresses from TTBR0 */
+                 | 1ull << 8               /* IRGN0: walks inner write-back */
+                 | 1ull << 10              /* ORGN0: walks outer write-back */
+                 | 3ull << 12              /* SH0: inner shareable */
+                 | 1ull << 23              /* EPD1: no TTBR1 walks, nothing lives there */
+                 | (pa_range > 5 ? 5 : pa_range) << 32;   /* IPS */
+    mmu_regs.ttbr = pgtable_root_pa(&stage1);
+    mmu_regs.sctlr = 0x30D00800            /* RES1 bits */
+                   | 1u << 0               /* M: MMU on */
+                   | 1u << 2               /* C: data cache on */
+                   | 1u << 3               /* SA: stack alignment check */
+                   | 1u << 12;             /* I: instruction cache on */
+    /* Written with caches off; walks and secondaries read them from memory. */
+    dcache_clean_inval_poc(table_pool, sizeof(table_pool));
+    dcache_clean_inval_poc(&mmu_regs, sizeof(mmu_regs));
+    mmu_enable();
+}
+
+int guest_map_range(uint64_t base, uint64_t size, bool device)
+{
+    unsigned attrs = PGTABLE_R | PGTABLE_W | (device ? PGTABLE_DEVICE : PGTABLE_X);
+    int rc = pgtable_map(&stage1, base, base, size, attrs);
+
+    /* New entries only (map refuses overlaps): no TLB entry can be stale. */
+    dsb_ish();
+    isb();
+    return rc;
+}
+
+void guest_boot(const void *fdt)
+{
+    parse_fdt(fdt);
+    if (!guest.uart_base || !guest.ram_size)
+        for (;;)
+            wfi();
+    uart = (volatile uint32_t *)(uintptr_t)guest.uart_base;
+    mmu_setup();
+    kernel_main();
+}
+
+void guest_secondary_boot(unsigned cpu)
+{
+    mmu_enable();
+    kernel_secondary_main(cpu);
+}
+
+int guest_cpu_on(unsigned cpu)
+{
+    return (int)smccc_hvc(PSCI_CPU_ON, cpu, (uintptr_t)guest_secondary_entry, cpu).x0;
+}
+
+unsigned guest_cpu_id(void)
+{
+    return (unsigned)(read_sysreg(mpidr_el1) & 0xff);
+}
+
+int hyp_partition_count(unsigned *self)
+{
+    struct smccc_res r = smccc_hvc(HYP_CALL_PARTITION_COUNT, 0, 0, 0);
+
+    if (self)
+        *self = (unsigned)r.x1;
+    return (int)r.x0;
+}
+
+int hyp_partition_info(unsigned index, struct hyp_partition_info *info)
+{
+    struct smccc_res r = smccc_hvc(HYP_CALL_PARTITION_INFO, index, 0, 0);
+
+    if ((int64_t)r.x0 != SMCCC_SUCCESS)
+        return (int)r.x0;
+    memset(info, 0, sizeof(*info));
+    memcpy(info->name, &r.x1, 8);
+    info->cores = r.x2;
+    info->ram_size = r.x3;
+    info->state = (unsigned)(r.x4 & 0xff);
+    info->restarts = (unsigned)((r.x4 >> 8) & 0xffffff);
+    info->restart_limit = (unsigned)(r.x4 >> 32);
+    info->ram_base = r.x5;
+    return 0;
+}
+
+uint64_t hyp_version(void)
+{
+    return smccc_hvc(HYP_CALL_VERSION, 0, 0, 0).x0;
+}
+
+int hyp_partition_restart(unsigned index)
+{
+    return (int)smccc_hvc(HYP_CALL_PARTITION_RESTART, index, 0, 0).x0;
+}
+
+const char *hyp_state_name(unsigned state)
+{
+    static const char *const names[] = { "off", "running", "restarting", "stopped", "failed",
+                                         "refused" };
+
+    return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}

@@ -1,0 +1,68 @@
+/*
+ * Runtime shared by the partition kernels (rtkernel, aios, test images): boot from the
+ * device tree the hypervisor gives, the EL1 MMU, the console on the virtual PL011, other
+ * vCPUs through PSCI, and the hypervisor's calls.
+ */
+#ifndef SHARED_GUEST_H
+#define SHARED_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hypercall.h"
+
+#define GUEST_MAX_CPUS 8
+
+struct guest_info {
+    char name[16];          /* this partition's name, from /chosen */
+    unsigned index;         /* this partition's index in the layout */
+    uint64_t ram_base, ram_size;
+    uint64_t uart_base;
+    unsigned ncpus;
+};
+
+extern struct guest_info guest;
+
+/* Provided by each kernel. */
+void kernel_main(void);
+void kernel_secondary_main(unsigned cpu);
+
+/* Console */
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+int console_getc(void);     /* -1 when nothing is waiting */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct line_editor;
+/* Print prompt, edit a line (echo, Backspace, Ctrl-C), return it once Enter is pressed. */
+char *guest_readline(struct line_editor *ed, const char *prompt);
+
+/* Add an identity mapping to this kernel's stage-1 table (what the stage-2 table of the
+ * hypervisor then allows is another matter). Negative errno on failure. */
+int guest_map_range(uint64_t base, uint64_t size, bool device);
+
+/* Start vCPU cpu at kernel_secondary_main; returns the PSCI status. */
+int guest_cpu_on(unsigned cpu);
+/* Number of the vCPU running this code. */
+unsigned guest_cpu_id(void);
+
+/* Hypervisor calls */
+struct hyp_partition_info {
+    char name[9];
+    uint64_t cores;         /* bitmap of physical cores */
+    uint64_t ram_base, ram_size;
+    unsigned state;         /* enum partition_state */
+    unsigned restarts;
+    unsigned restart_limit;
+};
+
+int hyp_partition_count(unsigned *self);
+int hyp_partition_info(unsigned index, struct hyp_partition_info *info);
+int hyp_partition_restart(unsigned index);
+uint64_t hyp_version(void);   /* major << 16 | minor */
+const char *hyp_state_name(unsigned state);
+
+/* Fatal error in the kernel: report and ask the hypervisor for a reset. */
+void guest_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+#endif /* SHARED_GUEST_H */
