@@ -164,6 +164,19 @@ static int parse_uart(const void *fdt, struct board *b, char *err, size_t errlen
     return 0;
 }
 
+/* The generic timer's interrupts are, in order: secure, non-secure physical, virtual and
+ * hypervisor physical timer; each a 3-cell GIC specifier <type number flags>. */
+static int parse_timer(const void *fdt, struct board *b, char *err, size_t errlen)
+{
+    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer"), len;
+    const fdt32_t *irqs = node >= 0 ? fdt_getprop(fdt, node, "interrupts", &len) : NULL;
+
+    if (!irqs || len < 4 * 3 * 4 || fdt32_to_cpu(irqs[9]) != 1)
+        return fail(err, errlen, -ENOENT, "board DTB has no arm,armv8-timer with a hypervisor timer PPI");
+    b->hyp_timer_intid = 16 + fdt32_to_cpu(irqs[10]);   /* PPI n is INTID 16 + n */
+    return 0;
+}
+
 static int parse_chosen(const void *fdt, struct board *b, char *err, size_t errlen)
 {
     int chosen = fdt_path_offset(fdt, "/chosen"), ls, le;
@@ -210,6 +223,7 @@ int board_parse(const void *dtb, struct board *b, char *err, size_t errlen)
         return fail(err, errlen, -EINVAL, "x0 does not point at a device tree blob");
     if ((rc = parse_memory(dtb, b, err, errlen)) || (rc = parse_reserved(dtb, b, err, errlen)) ||
         (rc = parse_cpus(dtb, b, err, errlen)) || (rc = parse_gic(dtb, b, err, errlen)) ||
+        (rc = parse_timer(dtb, b, err, errlen)) ||
         (rc = parse_uart(dtb, b, err, errlen)) || (rc = parse_chosen(dtb, b, err, errlen)) ||
         (rc = parse_psci(dtb, err, errlen)))
         return rc;

@@ -20,6 +20,15 @@ static void fault_with_syndrome(struct vcpu *v, struct trap_frame *f, uint64_t e
     partition_fault(v, f, what);
 }
 
+static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
+{
+    (void)v;
+    /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). */
+    if (!(esr & 1))
+        core_idle();
+    f->elr += 4;
+}
+
 static void handle_hvc(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
     /* Only HVC #0 is a call; any other immediate is a guest bug we answer like a bad ID. */
@@ -94,6 +103,7 @@ static void handle_iabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 }
 
 static const trap_handler sync_handlers[ESR_EC_MASK + 1] = {
+    [EC_WFX] = handle_wfx,
     [EC_HVC64] = handle_hvc,
     [EC_SMC64] = handle_smc,
     [EC_DABT_LOWER] = handle_dabt,

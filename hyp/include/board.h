@@ -31,6 +31,7 @@ struct board {
     struct range uart;
     struct range gicd, gicc, gich, gicv;
     struct range bundle;                /* the initrd: our boot bundle */
+    unsigned hyp_timer_intid;           /* EL2 physical timer's PPI, as a GIC INTID */
 };
 
 static inline bool range_overlaps(struct range a, struct range b)

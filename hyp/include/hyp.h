@@ -133,6 +133,7 @@ void gic_init_distributor(void);
 void gic_init_cpu(void);
 void gic_kick_core(unsigned core);
 void gic_ack_all(void);
+void core_idle(void);
 
 /* EL2 and stage-2 MMU (mmu.c) */
 void *page_alloc(void *ctx);

@@ -62,16 +62,13 @@ int console_getc(void)
 }
 
 /*
- * Each look at the console is a trap to the hypervisor, so an idle console is looked at
- * every half millisecond, not in a tight loop: typing feels the same, and the core does
- * not keep the hypervisor's console busy for the partitions that have work.
+ * Each look at the console is a trap to the hypervisor, so an idle console waits with
+ * WFI between looks (the hypervisor lets the core sleep for up to a millisecond) rather
+ * than in a tight loop: typing feels the same, and the core is really idle.
  */
 static void idle_wait(void)
 {
-    uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
-
-    while (read_sysreg(cntvct_el0) - start < freq / 2000)
-        cpu_relax();
+    wfi();
 }
 
 char *guest_readline(struct line_editor *ed, const char *prompt)

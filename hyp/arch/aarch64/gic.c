@@ -44,13 +44,33 @@ void gic_init_cpu(void)
     /* GICD_ITARGETSR0 reads back this CPU interface's own bit: use it, rather than
      * assuming interface numbers follow MPIDR. */
     cpu_interface[core] = (uint8_t)(*gicd(GICD_ITARGETSR) & 0xff);
-    /* SGIs: enable ours (banked per core; the GIC-400 has them always enabled). */
-    *gicd(GICD_ISENABLER) = 1u << SGI_KICK;
+    /* Banked per core: our kick SGI (the GIC-400 has SGIs always enabled) and the EL2
+     * timer's PPI, which wakes an idle core (core_idle). */
+    *gicd(GICD_ISENABLER) = 1u << SGI_KICK | 1u << board.hyp_timer_intid;
     /* Priority mask: let every priority through. */
     *gicc(GICC_PMR) = 0xff;
     /* Enable the CPU interface, EOImode 0: one write to EOIR drops and deactivates. */
     *gicc(GICC_CTLR) = 1;
     dsb_sy();
+}
+
+/*
+ * Let this core sleep for up to a millisecond, or until an SGI kicks it. A partition's
+ * WFI lands here (HCR_EL2.TWI): it has nothing to do, and since no virtual interrupt can
+ * wake it yet, it is woken by the EL2 timer instead; WFI may complete early by the
+ * architecture's own rules, so the partition sees nothing unusual. IRQs stay masked
+ * at EL2: WFI wakes on a pending interrupt regardless, and we take it by acknowledging.
+ */
+void core_idle(void)
+{
+    write_sysreg(cnthp_tval_el2, read_sysreg(cntfrq_el0) / 1000);
+    /* CNTHP_CTL_EL2: ENABLE, interrupt not masked. */
+    write_sysreg(cnthp_ctl_el2, 1);
+    isb();
+    wfi();
+    write_sysreg(cnthp_ctl_el2, 0);
+    isb();
+    gic_ack_all();
 }
 
 void gic_kick_core(unsigned core)

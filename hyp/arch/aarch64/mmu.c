@@ -167,6 +167,8 @@ void mmu_init_el2_controls(void)
                  | 1ull << 9      /* FB: TLB and I-cache maintenance by a partition is
                                    * broadcast to its other cores */
                  | 1ull << 10     /* BSU = inner shareable: barriers cover those cores */
+                 | 1ull << 13     /* TWI: a partition's WFI comes to us, so an idle core
+                                   * sleeps (core_idle) instead of spinning */
                  | 1ull << 19     /* TSC: SMC traps, firmware is reachable only through us;
                                    * PSCI over SMC is emulated like over HVC */
                  | 1ull << 31;    /* RW: EL1 runs AArch64 */
