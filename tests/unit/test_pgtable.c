@@ -375,6 +375,18 @@ static const struct enc_case el2_cases[] = {
     { R | W | DEV, S1_IDX_DEVICE | S1_AP1 | AF | XN },
 };
 
+/* EL1&0 kernel map: AP[1] clear (no EL0 access), UXN (bit 54) always, PXN (bit 53)
+ * for everything the kernel may not execute. */
+#define S1_PXN (1ull << 53)
+static const struct enc_case el1_cases[] = {
+    { R, S1_IDX_NORMAL | S1_AP2_RO | SH_INNER | AF | XN | S1_PXN },
+    { R | W, S1_IDX_NORMAL | SH_INNER | AF | XN | S1_PXN },
+    { R | X, S1_IDX_NORMAL | S1_AP2_RO | SH_INNER | AF | XN },
+    { R | W | X, S1_IDX_NORMAL | SH_INNER | AF | XN },
+    { R | DEV, S1_IDX_DEVICE | S1_AP2_RO | AF | XN | S1_PXN },
+    { R | W | DEV, S1_IDX_DEVICE | AF | XN | S1_PXN },
+};
+
 static void check_encodings(enum pgtable_format format,
                             const struct enc_case *cases, size_t n)
 {
@@ -417,6 +429,13 @@ static void test_encoding_el2(void **state)
     (void)state;
     check_encodings(PGTABLE_EL2, el2_cases,
                     sizeof(el2_cases) / sizeof(el2_cases[0]));
+}
+
+static void test_encoding_el1(void **state)
+{
+    (void)state;
+    check_encodings(PGTABLE_EL1, el1_cases,
+                    sizeof(el1_cases) / sizeof(el1_cases[0]));
 }
 
 static void test_encoding_1g_block(void **state)
@@ -811,6 +830,7 @@ int main(void)
         cmocka_unit_test_setup(test_map_address_space_edges, reset_pool),
         cmocka_unit_test_setup(test_encoding_stage2, reset_pool),
         cmocka_unit_test_setup(test_encoding_el2, reset_pool),
+        cmocka_unit_test_setup(test_encoding_el1, reset_pool),
         cmocka_unit_test_setup(test_encoding_1g_block, reset_pool),
         cmocka_unit_test_setup(test_map_invalid_args, reset_pool),
         cmocka_unit_test_setup(test_unmap_lookup_invalid_args, reset_pool),
