@@ -32,8 +32,10 @@ say :=
 endif
 
 # ---------------------------------------------------------------- bare-metal images
-TARGET_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
-    -isystem $(shell $(CC_TARGET) -print-file-name=include) \
+# Asked of the cross compiler only when first needed: `make run` installs it first.
+GCC_INCLUDE = $(eval GCC_INCLUDE := $(shell $(CC_TARGET) -print-file-name=include))$(GCC_INCLUDE)
+TARGET_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
+    -isystem $(GCC_INCLUDE) \
     -Ishared/libc/include -Ishared/include -idirafter $(DEPS)/usr/include \
     -mcpu=cortex-a76 -mgeneral-regs-only -mstrict-align -mno-outline-atomics \
     -fpie -fno-stack-protector -fno-common -MMD -MP
@@ -59,7 +61,7 @@ AIOS_OBJ  := $(B)/target/aios/runtime/main.o
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
 IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin
-LAYOUTS := qemu-virt test-ai-fault
+LAYOUTS := qemu-virt test-ai-fault test-core-twice
 
 $(B)/target/hyp/%.o: CFLAGS_EXTRA := -Ihyp/include
 $(B)/target/shared/lib/string.o: CFLAGS_EXTRA := -fno-builtin -fno-tree-loop-distribute-patterns

@@ -2,6 +2,8 @@
 import os
 import random
 
+import pexpect
+
 from conftest import BUILD, PROMPT
 
 
@@ -130,3 +132,15 @@ def test_shell_survives_garbage_control_characters_and_long_lines(boot):
     s.expect_exact("ok2")
     s.expect_exact(PROMPT)
     assert "ok3" in s.command("echo ok3")
+
+
+def test_layout_giving_a_core_twice_is_refused_with_the_reason(boot):
+    s = boot(layout="test-core-twice", ready=())
+    s.seen(r"\[hyp\] halted: partition layout refused: core 1 is given to both rt and ai")
+    assert "rt> " not in s.output()
+
+
+def test_qemu_escape_still_works(boot):
+    s = boot()
+    s.send("\x01x")   # Ctrl-A x: QEMU's own "quit"
+    s.child.expect(pexpect.EOF)

@@ -183,6 +183,9 @@ void mmu_init_el2_controls(void)
     write_sysreg(cnthctl_el2, 1);
     /* No offset: the virtual counter equals the physical one in every partition. */
     write_sysreg(cntvoff_el2, 0);
+    /* MDCR_EL2: HPMN = PMCR_EL0.N hands every PMU event counter to the partition that owns
+     * this core; no debug or PMU access traps (TPM, TPMCR, TDA, TDRA, TDOSA clear). */
+    write_sysreg(mdcr_el2, (read_sysreg(pmcr_el0) >> 11) & 0x1f);
     /* The partition sees the real CPU model. */
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     isb();
