@@ -10,16 +10,6 @@
 #include <errno.h>
 #include "kprintf.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    kvsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static uint64_t read_cells(const fdt32_t *p, int n)
 {
     uint64_t v = 0;
@@ -69,12 +59,12 @@ static int parse_memory(const void *fdt, struct board *b, char *err, size_t errl
             if (!r.size)
                 continue;
             if (b->nram == BOARD_MAX_RAM)
-                return fail(err, errlen, -E2BIG, "board has more than %d RAM ranges", BOARD_MAX_RAM);
+                return kfail(err, errlen, -E2BIG, "board has more than %d RAM ranges", BOARD_MAX_RAM);
             b->ram[b->nram++] = r;
         }
     }
     if (!b->nram)
-        return fail(err, errlen, -ENOENT, "board DTB has no memory node");
+        return kfail(err, errlen, -ENOENT, "board DTB has no memory node");
     return 0;
 }
 
@@ -86,7 +76,7 @@ static int parse_reserved(const void *dtb, struct board *b, char *err, size_t er
     for (int i = 0; i < n; i++) {
         if (fdt_get_mem_rsv(dtb, i, &base, &size) == 0 && size &&
             board_reserve(b, base, size, "firmware-reserved memory"))
-            return fail(err, errlen, -E2BIG, "board reserves too many ranges");
+            return kfail(err, errlen, -E2BIG, "board reserves too many ranges");
     }
     parent = fdt_path_offset(dtb, "/reserved-memory");
     if (parent < 0)
@@ -96,7 +86,7 @@ static int parse_reserved(const void *dtb, struct board *b, char *err, size_t er
 
         if (reg_range(dtb, node, 0, &r) == 0 && r.size &&
             board_reserve(b, r.base, r.size, "firmware-reserved memory"))
-            return fail(err, errlen, -E2BIG, "board reserves too many ranges");
+            return kfail(err, errlen, -E2BIG, "board reserves too many ranges");
     }
     return 0;
 }
@@ -106,7 +96,7 @@ static int parse_cpus(const void *fdt, struct board *b, char *err, size_t errlen
     int cpus = fdt_path_offset(fdt, "/cpus"), node;
 
     if (cpus < 0)
-        return fail(err, errlen, -ENOENT, "board DTB has no /cpus");
+        return kfail(err, errlen, -ENOENT, "board DTB has no /cpus");
     fdt_for_each_subnode(node, fdt, cpus) {
         const char *type = fdt_getprop(fdt, node, "device_type", NULL);
         int ac = fdt_address_cells(fdt, cpus), len;
@@ -115,13 +105,13 @@ static int parse_cpus(const void *fdt, struct board *b, char *err, size_t errlen
         if (!type || strcmp(type, "cpu"))
             continue;
         if (!reg || ac < 1 || ac > 2 || len < ac * 4)
-            return fail(err, errlen, -EINVAL, "a cpu node has no usable reg");
+            return kfail(err, errlen, -EINVAL, "a cpu node has no usable reg");
         if (b->ncores == BOARD_MAX_CORES)
-            return fail(err, errlen, -E2BIG, "board has more than %d cores", BOARD_MAX_CORES);
+            return kfail(err, errlen, -E2BIG, "board has more than %d cores", BOARD_MAX_CORES);
         b->mpidr[b->ncores++] = read_cells(reg, ac);
     }
     if (!b->ncores)
-        return fail(err, errlen, -ENOENT, "board DTB lists no cpus");
+        return kfail(err, errlen, -ENOENT, "board DTB lists no cpus");
     return 0;
 }
 
@@ -133,10 +123,10 @@ static int parse_gic(const void *fdt, struct board *b, char *err, size_t errlen)
     for (unsigned i = 0; i < sizeof(compatible) / sizeof(compatible[0]) && node < 0; i++)
         node = fdt_node_offset_by_compatible(fdt, -1, compatible[i]);
     if (node < 0)
-        return fail(err, errlen, -ENOENT, "board DTB has no GICv2 (arm,gic-400 or arm,cortex-a15-gic)");
+        return kfail(err, errlen, -ENOENT, "board DTB has no GICv2 (arm,gic-400 or arm,cortex-a15-gic)");
     if (reg_range(fdt, node, 0, &b->gicd) || reg_range(fdt, node, 1, &b->gicc) ||
         reg_range(fdt, node, 2, &b->gich) || reg_range(fdt, node, 3, &b->gicv))
-        return fail(err, errlen, -EINVAL,
+        return kfail(err, errlen, -EINVAL,
                     "GIC node lacks the virtualization extension regions (GICH, GICV)");
     return 0;
 }
@@ -160,7 +150,7 @@ static int parse_uart(const void *fdt, struct board *b, char *err, size_t errlen
     if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011"))
         node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
     if (node < 0 || reg_range(fdt, node, 0, &b->uart))
-        return fail(err, errlen, -ENOENT, "board DTB has no PL011 console");
+        return kfail(err, errlen, -ENOENT, "board DTB has no PL011 console");
     return 0;
 }
 
@@ -172,7 +162,7 @@ static int parse_timer(const void *fdt, struct board *b, char *err, size_t errle
     const fdt32_t *irqs = node >= 0 ? fdt_getprop(fdt, node, "interrupts", &len) : NULL;
 
     if (!irqs || len < 4 * 3 * 4 || fdt32_to_cpu(irqs[9]) != 1)
-        return fail(err, errlen, -ENOENT, "board DTB has no arm,armv8-timer with a hypervisor timer PPI");
+        return kfail(err, errlen, -ENOENT, "board DTB has no arm,armv8-timer with a hypervisor timer PPI");
     b->hyp_timer_intid = 16 + fdt32_to_cpu(irqs[10]);   /* PPI n is INTID 16 + n */
     return 0;
 }
@@ -185,15 +175,15 @@ static int parse_chosen(const void *fdt, struct board *b, char *err, size_t errl
     uint64_t start, end;
 
     if (!s || !e || (ls != 4 && ls != 8) || (le != 4 && le != 8))
-        return fail(err, errlen, -ENOENT,
+        return kfail(err, errlen, -ENOENT,
                     "no boot bundle: /chosen has no linux,initrd-start/end (QEMU: -initrd bundle.img)");
     start = read_cells(s, ls / 4);
     end = read_cells(e, le / 4);
     if (end <= start)
-        return fail(err, errlen, -EINVAL, "boot bundle range is empty");
+        return kfail(err, errlen, -EINVAL, "boot bundle range is empty");
     b->bundle = (struct range){ start, end - start };
     if (board_reserve(b, start, end - start, "the boot bundle"))
-        return fail(err, errlen, -E2BIG, "board reserves too many ranges");
+        return kfail(err, errlen, -E2BIG, "board reserves too many ranges");
     return 0;
 }
 
@@ -206,10 +196,10 @@ static int parse_psci(const void *fdt, char *err, size_t errlen)
         node = fdt_node_offset_by_compatible(fdt, -1, "arm,psci-1.0");
     method = node >= 0 ? fdt_getprop(fdt, node, "method", NULL) : NULL;
     if (!method)
-        return fail(err, errlen, -ENOENT, "board DTB has no PSCI 0.2+ node with a method");
+        return kfail(err, errlen, -ENOENT, "board DTB has no PSCI 0.2+ node with a method");
     /* HVC would call ourselves: firmware below EL2 is only reachable with SMC. */
     if (strcmp(method, "smc"))
-        return fail(err, errlen, -EINVAL, "PSCI method is '%s'; a hypervisor needs firmware PSCI over smc",
+        return kfail(err, errlen, -EINVAL, "PSCI method is '%s'; a hypervisor needs firmware PSCI over smc",
                     method);
     return 0;
 }
@@ -220,7 +210,7 @@ int board_parse(const void *dtb, struct board *b, char *err, size_t errlen)
 
     memset(b, 0, sizeof(*b));
     if (fdt_check_header(dtb))
-        return fail(err, errlen, -EINVAL, "x0 does not point at a device tree blob");
+        return kfail(err, errlen, -EINVAL, "x0 does not point at a device tree blob");
     if ((rc = parse_memory(dtb, b, err, errlen)) || (rc = parse_reserved(dtb, b, err, errlen)) ||
         (rc = parse_cpus(dtb, b, err, errlen)) || (rc = parse_gic(dtb, b, err, errlen)) ||
         (rc = parse_timer(dtb, b, err, errlen)) ||
@@ -228,6 +218,6 @@ int board_parse(const void *dtb, struct board *b, char *err, size_t errlen)
         (rc = parse_psci(dtb, err, errlen)))
         return rc;
     if (board_reserve(b, (uintptr_t)dtb, fdt_totalsize(dtb), "the board DTB"))
-        return fail(err, errlen, -E2BIG, "board reserves too many ranges");
+        return kfail(err, errlen, -E2BIG, "board reserves too many ranges");
     return 0;
 }

@@ -19,16 +19,6 @@
 
 #define PAGE_SIZE 4096u
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    kvsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 static uint64_t cells64(const fdt32_t *p)
 {
     return (uint64_t)fdt32_to_cpu(p[0]) << 32 | fdt32_to_cpu(p[1]);
@@ -50,25 +40,25 @@ static int parse_images(const void *fdt, struct layout *l, char *err, size_t err
     int node, len;
 
     if (images < 0)
-        return fail(err, errlen, -EINVAL, "layout has no /images node");
+        return kfail(err, errlen, -EINVAL, "layout has no /images node");
     fdt_for_each_subnode(node, fdt, images) {
         struct layout_image *img;
         const char *name = fdt_get_name(fdt, node, &len);
         const void *p;
 
         if (l->nimages == LAYOUT_MAX_IMAGES)
-            return fail(err, errlen, -E2BIG, "layout has more than %d images", LAYOUT_MAX_IMAGES);
+            return kfail(err, errlen, -E2BIG, "layout has more than %d images", LAYOUT_MAX_IMAGES);
         img = &l->images[l->nimages];
         if (!name || copy_name(img->name, name, len))
-            return fail(err, errlen, -EINVAL, "image name too long (at most %d characters)",
+            return kfail(err, errlen, -EINVAL, "image name too long (at most %d characters)",
                         LAYOUT_NAME_MAX - 1);
         p = fdt_getprop(fdt, node, "sha256", &len);
         if (!p || len != 32)
-            return fail(err, errlen, -EINVAL, "image %s: sha256 missing or not 32 bytes", img->name);
+            return kfail(err, errlen, -EINVAL, "image %s: sha256 missing or not 32 bytes", img->name);
         memcpy(img->sha256, p, 32);
         p = fdt_getprop(fdt, node, "size", &len);
         if (!p || len != 8)
-            return fail(err, errlen, -EINVAL, "image %s: size missing or not 64-bit", img->name);
+            return kfail(err, errlen, -EINVAL, "image %s: size missing or not 64-bit", img->name);
         img->size = cells64(p);
         l->nimages++;
     }
@@ -92,9 +82,9 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
 
     cells = fdt_getprop(fdt, node, "cores", &len);
     if (!cells || len <= 0 || len % 4)
-        return fail(err, errlen, -EINVAL, "partition %s: no cores", p->name);
+        return kfail(err, errlen, -EINVAL, "partition %s: no cores", p->name);
     if (len / 4 > LAYOUT_MAX_CORES)
-        return fail(err, errlen, -E2BIG, "partition %s: more than %d cores", p->name,
+        return kfail(err, errlen, -E2BIG, "partition %s: more than %d cores", p->name,
                     LAYOUT_MAX_CORES);
     p->ncores = (unsigned)len / 4;
     for (unsigned i = 0; i < p->ncores; i++)
@@ -102,33 +92,33 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
 
     cells = fdt_getprop(fdt, node, "memory", &len);
     if (!cells || len != 16)
-        return fail(err, errlen, -EINVAL, "partition %s: memory must be <base-hi base-lo size-hi size-lo>",
+        return kfail(err, errlen, -EINVAL, "partition %s: memory must be <base-hi base-lo size-hi size-lo>",
                     p->name);
     p->mem.base = cells64(cells);
     p->mem.size = cells64(cells + 2);
 
     cells = fdt_getprop(fdt, node, "console", &len);
     if (!cells || len != 8)
-        return fail(err, errlen, -EINVAL, "partition %s: console must be <ipa-hi ipa-lo>", p->name);
+        return kfail(err, errlen, -EINVAL, "partition %s: console must be <ipa-hi ipa-lo>", p->name);
     p->console_ipa = cells64(cells);
 
     s = fdt_getprop(fdt, node, "image", &len);
     if (!s || len < 1 || s[len - 1] != '\0')
-        return fail(err, errlen, -EINVAL, "partition %s: no image", p->name);
+        return kfail(err, errlen, -EINVAL, "partition %s: no image", p->name);
     img = find_image(l, s);
     if (img < 0)
-        return fail(err, errlen, -ENOENT, "partition %s: names missing image '%s'", p->name, s);
+        return kfail(err, errlen, -ENOENT, "partition %s: names missing image '%s'", p->name, s);
     p->image = (unsigned)img;
 
     s = fdt_getprop(fdt, node, "restart-policy", &len);
     if (!s || len < 1 || s[len - 1] != '\0' || (strcmp(s, "restart") && strcmp(s, "stop")))
-        return fail(err, errlen, -EINVAL, "partition %s: restart-policy must be \"restart\" or \"stop\"",
+        return kfail(err, errlen, -EINVAL, "partition %s: restart-policy must be \"restart\" or \"stop\"",
                     p->name);
     p->restart_on_fault = !strcmp(s, "restart");
 
     cells = fdt_getprop(fdt, node, "restart-limit", &len);
     if (!cells || len != 4 || fdt32_to_cpu(cells[0]) > LAYOUT_MAX_RESTARTS)
-        return fail(err, errlen, -EINVAL, "partition %s: restart-limit must be one cell, at most %d",
+        return kfail(err, errlen, -EINVAL, "partition %s: restart-limit must be one cell, at most %d",
                     p->name, LAYOUT_MAX_RESTARTS);
     p->restart_limit = fdt32_to_cpu(cells[0]);
     return 0;
@@ -143,7 +133,7 @@ static int parse_grants(const void *fdt, int node, struct layout *l, struct layo
     if (count == -FDT_ERR_NOTFOUND)
         return 0;
     if (count < 0)
-        return fail(err, errlen, -EINVAL, "partition %s: may-restart is not a string list", p->name);
+        return kfail(err, errlen, -EINVAL, "partition %s: may-restart is not a string list", p->name);
     for (int i = 0; i < count; i++) {
         const char *target = fdt_stringlist_get(fdt, node, "may-restart", i, &len);
         unsigned t;
@@ -152,7 +142,7 @@ static int parse_grants(const void *fdt, int node, struct layout *l, struct layo
             if (target && !strcmp(l->parts[t].name, target))
                 break;
         if (t == l->nparts)
-            return fail(err, errlen, -ENOENT, "partition %s: may-restart names unknown partition '%s'",
+            return kfail(err, errlen, -ENOENT, "partition %s: may-restart names unknown partition '%s'",
                         p->name, target ? target : "?");
         p->may_restart |= 1u << t;
     }
@@ -165,25 +155,25 @@ int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen)
 
     memset(l, 0, sizeof(*l));
     if (fdt_check_header(fdt))
-        return fail(err, errlen, -EINVAL, "layout is not a device tree blob");
+        return kfail(err, errlen, -EINVAL, "layout is not a device tree blob");
     if (fdt_node_check_compatible(fdt, 0, "aios,layout-v1"))
-        return fail(err, errlen, -EINVAL, "layout is not compatible with \"aios,layout-v1\"");
+        return kfail(err, errlen, -EINVAL, "layout is not compatible with \"aios,layout-v1\"");
     rc = parse_images(fdt, l, err, errlen);
     if (rc)
         return rc;
     parts = fdt_path_offset(fdt, "/partitions");
     if (parts < 0)
-        return fail(err, errlen, -EINVAL, "layout has no /partitions node");
+        return kfail(err, errlen, -EINVAL, "layout has no /partitions node");
     fdt_for_each_subnode(node, fdt, parts) {
         struct layout_partition *p;
         const char *name = fdt_get_name(fdt, node, &len);
 
         if (l->nparts == LAYOUT_MAX_PARTITIONS)
-            return fail(err, errlen, -E2BIG, "layout has more than %d partitions",
+            return kfail(err, errlen, -E2BIG, "layout has more than %d partitions",
                         LAYOUT_MAX_PARTITIONS);
         p = &l->parts[l->nparts];
         if (!name || copy_name(p->name, name, len))
-            return fail(err, errlen, -EINVAL, "partition name too long (at most %d characters)",
+            return kfail(err, errlen, -EINVAL, "partition name too long (at most %d characters)",
                         LAYOUT_NAME_MAX - 1);
         rc = parse_partition(fdt, node, l, p, err, errlen);
         if (rc)
@@ -191,8 +181,7 @@ int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen)
         l->nparts++;
     }
     if (!l->nparts)
-        return fail(err, errlen, -EINVAL, "layout has no partitions");
-    node = -1;
+        return kfail(err, errlen, -EINVAL, "layout has no partitions");
     for (unsigned i = 0; i < l->nparts; i++) {
         node = fdt_subnode_offset(fdt, parts, l->parts[i].name);
         rc = parse_grants(fdt, node, l, &l->parts[i], err, errlen);
@@ -218,17 +207,17 @@ int layout_validate(const struct layout *l, const struct board *b, char *err, si
 
         for (unsigned j = 0; j < i; j++)
             if (!strcmp(p->name, l->parts[j].name))
-                return fail(err, errlen, -EINVAL, "two partitions are named %s", p->name);
+                return kfail(err, errlen, -EINVAL, "two partitions are named %s", p->name);
         if (!p->mem.size || (p->mem.base | p->mem.size) % PAGE_SIZE)
-            return fail(err, errlen, -EINVAL, "partition %s: memory 0x%llx+0x%llx is empty or not 4 KiB aligned",
+            return kfail(err, errlen, -EINVAL, "partition %s: memory 0x%llx+0x%llx is empty or not 4 KiB aligned",
                         p->name, (unsigned long long)p->mem.base, (unsigned long long)p->mem.size);
         if (p->mem.base + p->mem.size < p->mem.base || !in_ram(b, p->mem))
-            return fail(err, errlen, -EINVAL, "partition %s: memory 0x%llx-0x%llx is not inside the board's RAM",
+            return kfail(err, errlen, -EINVAL, "partition %s: memory 0x%llx-0x%llx is not inside the board's RAM",
                         p->name, (unsigned long long)p->mem.base,
                         (unsigned long long)(p->mem.base + p->mem.size));
         for (unsigned r = 0; r < b->nreserved; r++)
             if (range_overlaps(p->mem, b->reserved[r]))
-                return fail(err, errlen, -EINVAL,
+                return kfail(err, errlen, -EINVAL,
                             "partition %s: memory 0x%llx-0x%llx overlaps %s at 0x%llx-0x%llx",
                             p->name, (unsigned long long)p->mem.base,
                             (unsigned long long)(p->mem.base + p->mem.size), b->reserved_what[r],
@@ -236,27 +225,27 @@ int layout_validate(const struct layout *l, const struct board *b, char *err, si
                             (unsigned long long)(b->reserved[r].base + b->reserved[r].size));
         for (unsigned j = 0; j < i; j++)
             if (range_overlaps(p->mem, l->parts[j].mem))
-                return fail(err, errlen, -EINVAL, "partitions %s and %s overlap in memory",
+                return kfail(err, errlen, -EINVAL, "partitions %s and %s overlap in memory",
                             l->parts[j].name, p->name);
         if (img->size > p->mem.size)
-            return fail(err, errlen, -EINVAL, "partition %s: image %s (%llu bytes) does not fit its memory",
+            return kfail(err, errlen, -EINVAL, "partition %s: image %s (%llu bytes) does not fit its memory",
                         p->name, img->name, (unsigned long long)img->size);
         if (p->console_ipa % PAGE_SIZE ||
             range_overlaps((struct range){ p->console_ipa, PAGE_SIZE }, p->mem))
-            return fail(err, errlen, -EINVAL, "partition %s: console 0x%llx is not a free 4 KiB page",
+            return kfail(err, errlen, -EINVAL, "partition %s: console 0x%llx is not a free 4 KiB page",
                         p->name, (unsigned long long)p->console_ipa);
         for (unsigned c = 0; c < p->ncores; c++) {
             if (p->cores[c] >= b->ncores)
-                return fail(err, errlen, -EINVAL, "partition %s: core %u does not exist (board has %u)",
+                return kfail(err, errlen, -EINVAL, "partition %s: core %u does not exist (board has %u)",
                             p->name, p->cores[c], b->ncores);
             for (unsigned d = 0; d < c; d++)
                 if (p->cores[d] == p->cores[c])
-                    return fail(err, errlen, -EINVAL, "partition %s: core %u listed twice", p->name,
+                    return kfail(err, errlen, -EINVAL, "partition %s: core %u listed twice", p->name,
                                 p->cores[c]);
             for (unsigned j = 0; j < i; j++)
                 for (unsigned d = 0; d < l->parts[j].ncores; d++)
                     if (l->parts[j].cores[d] == p->cores[c])
-                        return fail(err, errlen, -EINVAL, "core %u is given to both %s and %s",
+                        return kfail(err, errlen, -EINVAL, "core %u is given to both %s and %s",
                                     p->cores[c], l->parts[j].name, p->name);
         }
     }

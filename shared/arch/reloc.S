@@ -1,5 +1,6 @@
 /*
- * Self-relocation for position-independent images (hypervisor and partition kernels).
+ * Self-relocation and .bss set-up for position-independent images (hypervisor and
+ * partition kernels).
  *
  * Every image is linked as a static PIE at address 0 and may be loaded anywhere (QEMU, the
  * Pi 5 firmware and the hypervisor each pick their own load address). Before any C runs,
@@ -36,3 +37,23 @@ apply_relocations:
     b       2b
 3:  ret
     .size apply_relocations, . - apply_relocations
+
+/*
+ * Everything an image does before its first C code: relocate (x0 = load address) and
+ * clear .bss. Needs no stack; uses x9-x15 and x30 is preserved.
+ */
+    .global image_setup
+    .type image_setup, %function
+image_setup:
+    mov     x15, x30
+    bl      apply_relocations
+    adrp    x9, __bss_start
+    add     x9, x9, :lo12:__bss_start
+    adrp    x10, __bss_end
+    add     x10, x10, :lo12:__bss_end
+4:  cmp     x9, x10
+    b.hs    5f
+    stp     xzr, xzr, [x9], #16     /* the link script keeps .bss 16-byte aligned */
+    b       4b
+5:  ret     x15
+    .size image_setup, . - image_setup

@@ -11,16 +11,8 @@
 _head:
     mov     x19, x0
     adr     x0, _head
-    bl      apply_relocations
-    adrp    x1, __bss_start
-    add     x1, x1, :lo12:__bss_start
-    adrp    x2, __bss_end
-    add     x2, x2, :lo12:__bss_end
-1:  cmp     x1, x2
-    b.hs    2f
-    stp     xzr, xzr, [x1], #16
-    b       1b
-2:  mov     x0, #0
+    bl      image_setup             /* relocate, clear .bss */
+    mov     x0, #0
     bl      set_stack
     mov     x0, x19
     bl      guest_boot

@@ -38,18 +38,7 @@ primary_entry:
 
     adr     x0, _head
     mov     x20, x0                 /* load address */
-    bl      apply_relocations
-
-    /* Clear .bss; the linker keeps it 16-byte aligned and sized. */
-    adrp    x1, __bss_start
-    add     x1, x1, :lo12:__bss_start
-    adrp    x2, __bss_end
-    add     x2, x2, :lo12:__bss_end
-1:  cmp     x1, x2
-    b.hs    2f
-    stp     xzr, xzr, [x1], #16
-    b       1b
-2:
+    bl      image_setup             /* relocate, clear .bss */
     adrp    x1, boot_stack_top
     add     x1, x1, :lo12:boot_stack_top
     mov     sp, x1
