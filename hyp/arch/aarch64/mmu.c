@@ -60,6 +60,8 @@ static void compute_controls(void)
              | 1ull << 31;        /* RES1 */
 }
 
+#define SCTLR_WXN (1ull << 19)
+
 static void fill_args(struct core_boot_args *a, const struct pgtable *pt)
 {
     a->mair = PGTABLE_MAIR_VALUE;
@@ -70,6 +72,10 @@ static void fill_args(struct core_boot_args *a, const struct pgtable *pt)
              | 1ull << 2          /* C: data caches on */
              | 1ull << 3          /* SA: SP alignment checked, catches stack corruption */
              | 1ull << 12;        /* I: instruction cache on */
+    /* WXN: nothing writable is ever executable; only the final map, whose RAM is
+     * split into text, read-only and data, can have it (the early map is one RWX block). */
+    if (pt == &el2_final)
+        a->sctlr |= SCTLR_WXN;
     a->vbar = read_sysreg(vbar_el2);
 }
 
@@ -116,6 +122,34 @@ static int map_device(struct range r)
     return pgtable_map(&el2_final, base, base, end - base, PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE);
 }
 
+extern uint8_t __image_start[], __rodata_start[], __data_start[], __image_end[];
+
+static int map_identity(uint64_t start, uint64_t end, unsigned attrs)
+{
+    return end > start ? pgtable_map(&el2_final, start, start, end - start, attrs) : 0;
+}
+
+/*
+ * RAM is data to the hypervisor, never code: only its own text is executable, and its
+ * text and read-only data are not writable (relocation is done before this map exists).
+ */
+static int map_ram(struct range ram)
+{
+    uint64_t text = (uintptr_t)__image_start, rodata = (uintptr_t)__rodata_start;
+    uint64_t data = (uintptr_t)__data_start, end = (uintptr_t)__image_end;
+    uint64_t ram_end = ram.base + ram.size;
+    int rc;
+
+    if (text >= ram_end || end <= ram.base)
+        return map_identity(ram.base, ram_end, PGTABLE_R | PGTABLE_W);
+    if ((rc = map_identity(ram.base, text, PGTABLE_R | PGTABLE_W)) ||
+        (rc = map_identity(text, rodata, PGTABLE_R | PGTABLE_X)) ||
+        (rc = map_identity(rodata, data, PGTABLE_R)) ||
+        (rc = map_identity(data, end, PGTABLE_R | PGTABLE_W)))
+        return rc;
+    return map_identity(end, ram_end, PGTABLE_R | PGTABLE_W);
+}
+
 /* The hypervisor's map: all RAM as normal memory, its devices as Device-nGnRnE. */
 void mmu_build_final(void)
 {
@@ -123,8 +157,7 @@ void mmu_build_final(void)
     int rc = pgtable_init(&el2_final, PGTABLE_EL2, &alloc);
 
     for (unsigned i = 0; i < board.nram && !rc; i++)
-        rc = pgtable_map(&el2_final, board.ram[i].base, board.ram[i].base, board.ram[i].size,
-                         PGTABLE_R | PGTABLE_W | PGTABLE_X);
+        rc = map_ram(board.ram[i]);
     if (!rc)
         rc = map_device(board.uart);
     if (!rc)
@@ -140,6 +173,10 @@ void mmu_activate_final(void)
     write_sysreg(ttbr0_el2, pgtable_root_pa(&el2_final));
     isb();
     __asm__ volatile("tlbi alle2" ::: "memory");
+    dsb_ish();
+    isb();
+    write_sysreg(sctlr_el2, read_sysreg(sctlr_el2) | SCTLR_WXN);
+    __asm__ volatile("tlbi alle2" ::: "memory");   /* WXN may be cached in TLB entries */
     dsb_ish();
     isb();
 }
