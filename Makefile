@@ -51,12 +51,12 @@ HYP_SRC := hyp/arch/aarch64/head.S hyp/arch/aarch64/vectors.S hyp/arch/aarch64/g
     hyp/arch/aarch64/mmu.c hyp/core/main.c hyp/core/board.c hyp/core/layout.c \
     hyp/core/partition.c hyp/core/console.c hyp/core/vuart.c hyp/core/esr.c \
     hyp/core/trap.c hyp/core/hypercall.c hyp/core/guest_fdt.c hyp/core/bundle_reader.c \
-    shared/lib/sha256.c
+    shared/lib/sha256.c shared/lib/ring.c
 HYP_OBJ := $(patsubst %,$(B)/target/%.o,$(basename $(HYP_SRC))) $(COMMON_OBJ)
 
 GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
-             $(B)/target/shared/lib/line.o $(COMMON_OBJ)
-RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o
+             $(B)/target/shared/lib/line.o $(B)/target/shared/lib/ring.o $(COMMON_OBJ)
+RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o
 AIOS_OBJ  := $(B)/target/aios/runtime/main.o
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
@@ -123,7 +123,7 @@ $(B)/host/mkbundle: tools/mkbundle.c shared/lib/sha256.c
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $^ -lfdt -o $@
 
-UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle
+UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -132,6 +132,7 @@ unit_src_vuart   := hyp/core/vuart.c
 unit_src_esr     := hyp/core/esr.c shared/lib/kprintf.c
 unit_src_line    := shared/lib/line.c
 unit_src_bundle  := hyp/core/bundle_reader.c
+unit_src_ring    := shared/lib/ring.c
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 
 $(B)/host/tests/test_%: tests/unit/test_%.c
@@ -140,9 +141,22 @@ $(B)/host/tests/test_%: tests/unit/test_%.c
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Ihyp/include $< $(unit_src_$*) -lcmocka -lfdt -o $@
 $(foreach t,$(UNIT_TESTS),$(eval $(B)/host/tests/test_$(t): $(unit_src_$(t))))
 
+# ---------------------------------------------------------------- fuzzing (libFuzzer)
+FUZZ_TARGETS := ring
+fuzz_src_ring := shared/lib/ring.c
+FUZZ_SECONDS ?= 60
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
+	$(call say,CLANG,$@)
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -Ishared/include $< $(fuzz_src_$*) -o $@
+$(foreach t,$(FUZZ_TARGETS),$(eval $(B)/fuzz/fuzz_$(t): $(fuzz_src_$(t))))
+
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all setup run test unit integration clean
-all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS)
+.PHONY: all setup run test unit integration fuzz fuzz-short clean
+all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS) $(FUZZ_BINS)
 
 setup:
 	$(Q)tools/setup.sh
@@ -154,10 +168,23 @@ run: setup
 
 test: setup
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit integration
+	$(Q)$(MAKE) --no-print-directory unit fuzz-short integration
 
 unit: $(UNIT_BINS)
 	$(Q)tools/run-unit-tests.sh $(UNIT_BINS)
+
+# Each target for FUZZ_SECONDS, growing a corpus in build/fuzz/; a crash fails the run.
+fuzz: $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_BINS); do \
+	    mkdir -p $$t.corpus && \
+	    echo "fuzz: $$(basename $$t) for $(FUZZ_SECONDS) s" && \
+	    $$t -max_total_time=$(FUZZ_SECONDS) $$t.corpus > $$t.log 2>&1; rc=$$?; \
+	    grep -E '^Done|^#[0-9]+.*DONE' $$t.log | tail -1; \
+	    [ $$rc -eq 0 ] || { tail -30 $$t.log; echo "fuzz: $$t found a failure (log: $$t.log)"; exit 1; }; \
+	done
+
+fuzz-short:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 
 integration: all
 	$(Q)cd tests/integration && $(PYTEST) -q -p no:cacheprovider

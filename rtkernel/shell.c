@@ -4,8 +4,10 @@
  */
 #include <string.h>
 
+#include "aarch64.h"
 #include "guest.h"
 #include "kprintf.h"
+#include "link.h"
 #include "shell.h"
 
 #define MAX_ARGS 8
@@ -18,6 +20,22 @@ struct command {
 };
 
 static void cmd_help(int argc, char **argv);
+
+/* A decimal count; false for anything else (sign, letters, overflow). */
+static bool parse_count(const char *s, unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 100000000ul)
+            return false;
+        v = v * 10 + (unsigned long)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
 
 static void cmd_version(int argc, char **argv)
 {
@@ -110,6 +128,45 @@ static void cmd_restart(int argc, char **argv)
         kprintf("restart: the hypervisor refused (%d)\n", rc);
 }
 
+static void cmd_ping(int argc, char **argv)
+{
+    struct link *l;
+    unsigned long count = 1;
+    uint64_t min = ~0ull, max = 0, total = 0, freq = read_sysreg(cntfrq_el0);
+    unsigned answered = 0;
+
+    if (argc < 2 || argc > 3 || (argc == 3 && (!parse_count(argv[2], &count) || !count || count > 10000))) {
+        kprintf("usage: ping <partition> [count 1-10000]\n");
+        return;
+    }
+    l = link_to(argv[1]);
+    if (!l) {
+        kprintf("ping: no channel to '%s' in the layout\n", argv[1]);
+        return;
+    }
+    for (unsigned long i = 0; i < count; i++) {
+        uint64_t ticks;
+        int rc = link_ping(l, &ticks);
+
+        if (rc) {
+            kprintf("ping: %s\n", link_error(l, rc));
+            break;
+        }
+        answered++;
+        total += ticks;
+        min = ticks < min ? ticks : min;
+        max = ticks > max ? ticks : max;
+        if (count <= 10)
+            kprintf("pong from %s: request %lu, round trip %llu us\n", argv[1], i + 1,
+                    (unsigned long long)(ticks * 1000000 / freq));
+    }
+    if (answered > 1 || count > 10)
+        kprintf("%u of %lu answered; round trip min %llu us, avg %llu us, max %llu us\n", answered,
+                count, (unsigned long long)(answered ? min * 1000000 / freq : 0),
+                (unsigned long long)(answered ? total / answered * 1000000 / freq : 0),
+                (unsigned long long)(max * 1000000 / freq));
+}
+
 static void cmd_echo(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -123,6 +180,7 @@ static const struct command commands[] = {
     { "partitions", "", "every partition: cores, RAM, state, restarts", cmd_partitions },
     { "restart", "<partition>", "stop a partition and start it again from its verified image",
       cmd_restart },
+    { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping },
     { "echo", "<text>", "print the text", cmd_echo },
 };
 
@@ -130,7 +188,7 @@ static void cmd_help(int argc, char **argv)
 {
     (void)argc, (void)argv;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        kprintf("  %-11s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        kprintf("  %-11s %-16s %s\n", commands[i].name, commands[i].args, commands[i].help);
     kprintf("Keys: Backspace erases, Ctrl-C drops the line, Ctrl-] then a digit switches the console.\n");
 }
 

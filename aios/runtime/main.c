@@ -1,13 +1,17 @@
 /*
  * The AI partition's runtime: brings up every vCPU the partition has (PSCI CPU_ON
- * through the hypervisor), each reports ready, and the first one serves the AI console.
+ * through the hypervisor), each reports ready; the first serves the AI console, the
+ * second the channel to the RT partition.
  * The inference engine, embeddings and intent services are built on this.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "aarch64.h"
 #include "guest.h"
 #include "line.h"
+#include "msg.h"
+#include "ring.h"
 
 static volatile bool cpu_ready[GUEST_MAX_CPUS];
 
@@ -63,9 +67,49 @@ void kernel_main(void)
     console_loop();
 }
 
+static bool accept_request(uint16_t type)
+{
+    return type == MSG_PING;
+}
+
+/*
+ * Serve requests from the RT partition on the rt channel. Until doorbells exist the ring
+ * is polled, sleeping in WFI (the hypervisor wakes the core within a millisecond).
+ */
+static void serve_rt(void)
+{
+    const struct guest_channel *ch = guest_channel("rt");
+    struct ring rx, tx;
+    struct ring_msg msg;
+    static uint8_t payload[RING_MAX_SLOT];   /* larger than a stack */
+
+    if (!ch || ring_attach_consumer(&rx, (void *)(uintptr_t)(ch->base + ch->rx_offset),
+                                    ch->ring_size, accept_request) ||
+        ring_attach_producer(&tx, (void *)(uintptr_t)(ch->base + ch->tx_offset), ch->ring_size)) {
+        kprintf("aios: no usable channel to rt\n");
+        return;
+    }
+    for (;;) {
+        int rc = ring_pop(&rx, &msg, payload, sizeof(payload));
+
+        if (rc == -EAGAIN || rc == -EPROTO) {
+            wfi();
+            continue;
+        }
+        if (rc)
+            continue;   /* rejected and counted by the ring */
+        /* MSG_PING: the answer carries the request back unchanged. */
+        while (ring_push(&tx, MSG_PONG, 0, msg.request_id, payload, msg.length) == -EAGAIN)
+            wfi();
+    }
+}
+
 void kernel_secondary_main(unsigned cpu)
 {
     report_ready(cpu);
+    /* cpu 0 serves the console; the next one serves the channels. */
+    if (cpu == 1)
+        serve_rt();
     for (;;)
-        __asm__ volatile("wfi");
+        wfi();
 }

@@ -72,6 +72,25 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
     rc |= prop_u64_pair(fdt, "reg", cfg->console_ipa, 0x1000);
     rc |= fdt_end_node(fdt);
 
+    for (unsigned c = 0; c < layout.nchannels; c++) {
+        const struct layout_channel *ch = &layout.channels[c];
+        uint32_t half = (uint32_t)(ch->mem.size / 2);
+        bool is_a = ch->a == p->index;
+
+        if (!is_a && ch->b != p->index)
+            continue;
+        ksnprintf(name, sizeof(name), "channel@%llx", (unsigned long long)ch->mem.base);
+        rc |= fdt_begin_node(fdt, name);
+        rc |= fdt_property_string(fdt, "compatible", "aios,channel");
+        rc |= prop_u64_pair(fdt, "reg", ch->mem.base, ch->mem.size);
+        rc |= fdt_property_string(fdt, "aios,peer", layout.parts[is_a ? ch->b : ch->a].name);
+        /* The first half carries a to b, the second b to a. */
+        rc |= fdt_property_u32(fdt, "aios,tx-offset", is_a ? 0 : half);
+        rc |= fdt_property_u32(fdt, "aios,rx-offset", is_a ? half : 0);
+        rc |= fdt_property_u32(fdt, "aios,ring-size", half);
+        rc |= fdt_end_node(fdt);
+    }
+
     rc |= fdt_end_node(fdt);
     rc |= fdt_finish(fdt);
     return rc;

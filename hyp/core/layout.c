@@ -8,6 +8,9 @@
  *                       image = "<image name>";  console = <ipa-hi ipa-lo>;
  *                       restart-policy = "restart" | "stop";  restart-limit = <n>;
  *                       may-restart = "<partition>", ...;   (optional)
+ *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
+ *                       memory = <base-hi base-lo size-hi size-lo>;
+ *                       slot-size = <bytes>;  slot-count = <n>;
  * A partition's index (its console digit) is its position under /partitions.
  */
 #include <libfdt.h>
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include "kprintf.h"
 #include "layout.h"
+#include "ring.h"
 
 #define PAGE_SIZE 4096u
 
@@ -149,6 +153,72 @@ static int parse_grants(const void *fdt, int node, struct layout *l, struct layo
     return 0;
 }
 
+static int partition_index(const struct layout *l, const char *name)
+{
+    for (unsigned i = 0; i < l->nparts; i++)
+        if (name && !strcmp(l->parts[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+static int parse_channel(const void *fdt, int node, struct layout *l, struct layout_channel *c,
+                         char *err, size_t errlen)
+{
+    const fdt32_t *cells;
+    int len, a, b;
+
+    if (fdt_stringlist_count(fdt, node, "between") != 2)
+        return kfail(err, errlen, -EINVAL, "channel %s: between must name two partitions", c->name);
+    a = partition_index(l, fdt_stringlist_get(fdt, node, "between", 0, NULL));
+    b = partition_index(l, fdt_stringlist_get(fdt, node, "between", 1, NULL));
+    if (a < 0 || b < 0)
+        return kfail(err, errlen, -ENOENT, "channel %s: between names an unknown partition", c->name);
+    if (a == b)
+        return kfail(err, errlen, -EINVAL, "channel %s: a partition cannot have a channel to itself",
+                     c->name);
+    c->a = (unsigned)a;
+    c->b = (unsigned)b;
+    cells = fdt_getprop(fdt, node, "memory", &len);
+    if (!cells || len != 16)
+        return kfail(err, errlen, -EINVAL, "channel %s: memory must be <base-hi base-lo size-hi size-lo>",
+                     c->name);
+    c->mem.base = cells64(cells);
+    c->mem.size = cells64(cells + 2);
+    cells = fdt_getprop(fdt, node, "slot-size", &len);
+    if (!cells || len != 4)
+        return kfail(err, errlen, -EINVAL, "channel %s: slot-size must be one cell", c->name);
+    c->slot_size = fdt32_to_cpu(cells[0]);
+    cells = fdt_getprop(fdt, node, "slot-count", &len);
+    if (!cells || len != 4)
+        return kfail(err, errlen, -EINVAL, "channel %s: slot-count must be one cell", c->name);
+    c->slot_count = fdt32_to_cpu(cells[0]);
+    return 0;
+}
+
+static int parse_channels(const void *fdt, struct layout *l, char *err, size_t errlen)
+{
+    int channels = fdt_path_offset(fdt, "/channels"), node, len, rc;
+
+    if (channels < 0)
+        return 0;
+    fdt_for_each_subnode(node, fdt, channels) {
+        struct layout_channel *c;
+        const char *name = fdt_get_name(fdt, node, &len);
+
+        if (l->nchannels == LAYOUT_MAX_CHANNELS)
+            return kfail(err, errlen, -E2BIG, "layout has more than %d channels", LAYOUT_MAX_CHANNELS);
+        c = &l->channels[l->nchannels];
+        if (!name || copy_name(c->name, name, len))
+            return kfail(err, errlen, -EINVAL, "channel name too long (at most %d characters)",
+                         LAYOUT_NAME_MAX - 1);
+        rc = parse_channel(fdt, node, l, c, err, errlen);
+        if (rc)
+            return rc;
+        l->nchannels++;
+    }
+    return 0;
+}
+
 int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen)
 {
     int parts, node, len, rc;
@@ -188,7 +258,7 @@ int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen)
         if (rc)
             return rc;
     }
-    return 0;
+    return parse_channels(fdt, l, err, errlen);
 }
 
 static bool in_ram(const struct board *b, struct range r)
@@ -248,6 +318,33 @@ int layout_validate(const struct layout *l, const struct board *b, char *err, si
                         return kfail(err, errlen, -EINVAL, "core %u is given to both %s and %s",
                                     p->cores[c], l->parts[j].name, p->name);
         }
+    }
+    for (unsigned i = 0; i < l->nchannels; i++) {
+        const struct layout_channel *c = &l->channels[i];
+
+        if (!c->mem.size || (c->mem.base | c->mem.size) % PAGE_SIZE ||
+            c->mem.base + c->mem.size < c->mem.base || !in_ram(b, c->mem))
+            return kfail(err, errlen, -EINVAL,
+                         "channel %s: memory 0x%llx+0x%llx is not page-aligned memory inside the board's RAM",
+                         c->name, (unsigned long long)c->mem.base, (unsigned long long)c->mem.size);
+        for (unsigned r = 0; r < b->nreserved; r++)
+            if (range_overlaps(c->mem, b->reserved[r]))
+                return kfail(err, errlen, -EINVAL, "channel %s: memory overlaps %s", c->name,
+                             b->reserved_what[r]);
+        for (unsigned j = 0; j < l->nparts; j++)
+            if (range_overlaps(c->mem, l->parts[j].mem))
+                return kfail(err, errlen, -EINVAL, "channel %s: memory overlaps partition %s", c->name,
+                             l->parts[j].name);
+        for (unsigned j = 0; j < i; j++)
+            if (range_overlaps(c->mem, l->channels[j].mem))
+                return kfail(err, errlen, -EINVAL, "channels %s and %s overlap in memory",
+                             l->channels[j].name, c->name);
+        if (!ring_params_ok(c->mem.size / 2, c->slot_size, c->slot_count))
+            return kfail(err, errlen, -EINVAL,
+                         "channel %s: two rings of %u slots of %u bytes do not fit in 0x%llx bytes "
+                         "(slots: a power of two; slot size: a power of two, %d to %d)",
+                         c->name, c->slot_count, c->slot_size, (unsigned long long)c->mem.size,
+                         RING_MIN_SLOT, RING_MAX_SLOT);
     }
     return 0;
 }

@@ -7,8 +7,9 @@
  *  4. The partition layout linked into this image: parsed, then checked against the
  *     board. A bad layout stops the boot, saying what is wrong.
  *  5. The hypervisor's own map (all RAM, its devices) replaces the early one.
- *  6. One stage-2 table per partition; each image copied from the boot bundle and its
- *     SHA-256 checked against the layout; a mismatch refuses that partition only.
+ *  6. One stage-2 table per partition (its RAM, and the channels it is one end of); the
+ *     channels' rings laid out; each image copied from the boot bundle and its SHA-256
+ *     checked against the layout; a mismatch refuses that partition only.
  *  7. The other cores come up through firmware PSCI CPU_ON; every core enters the
  *     partition that owns it.
  */
@@ -118,6 +119,7 @@ void hyp_main(const void *dtb, uint64_t load_address)
     core_setup((unsigned)boot_core);
     if (partitions_create())
         hyp_panic("out of memory for stage-2 translation tables");
+    channels_format();
     partitions_load_all();
     start_secondaries((unsigned)boot_core);
 

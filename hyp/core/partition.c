@@ -15,6 +15,7 @@
 #include "guest_fdt.h"
 #include "hyp.h"
 #include "kprintf.h"
+#include "ring.h"
 #include "sha256.h"
 
 struct partition partitions[LAYOUT_MAX_PARTITIONS];
@@ -50,6 +51,14 @@ int partitions_create(void)
         if (!rc)
             rc = pgtable_map(&p->s2, cfg->mem.base, cfg->mem.base, cfg->mem.size,
                              PGTABLE_R | PGTABLE_W | PGTABLE_X);
+        for (unsigned c = 0; c < layout.nchannels && !rc; c++) {
+            const struct layout_channel *ch = &layout.channels[c];
+
+            /* Shared memory is data: never executable, mapped into its two ends only. */
+            if (ch->a == i || ch->b == i)
+                rc = pgtable_map(&p->s2, ch->mem.base, ch->mem.base, ch->mem.size,
+                                 PGTABLE_R | PGTABLE_W);
+        }
         if (rc)
             return rc;
         p->vttbr = (uint64_t)p->vmid << 48 | pgtable_root_pa(&p->s2);
@@ -141,6 +150,26 @@ static void partition_load(struct partition *p)
     hyp_log("partition %s: image %s verified (sha256 %s...), %llu MiB at 0x%llx, %u core%s",
             cfg->name, p->image->name, got, (unsigned long long)(cfg->mem.size >> 20),
             (unsigned long long)cfg->mem.base, cfg->ncores, cfg->ncores > 1 ? "s" : "");
+}
+
+/*
+ * Lay out both rings of every channel. Done once at boot: a partition that restarts
+ * finds its rings as its peer left them and resumes at the published indices.
+ */
+void channels_format(void)
+{
+    for (unsigned c = 0; c < layout.nchannels; c++) {
+        const struct layout_channel *ch = &layout.channels[c];
+        uint8_t *mem = (uint8_t *)(uintptr_t)ch->mem.base;
+        size_t half = ch->mem.size / 2;
+
+        memset(mem, 0, ch->mem.size);
+        if (ring_format(mem, half, ch->slot_size, ch->slot_count) ||
+            ring_format(mem + half, half, ch->slot_size, ch->slot_count))
+            hyp_panic("channel %s: cannot format its rings", ch->name);
+        /* Partitions may first look at it with their caches off. */
+        dcache_clean_inval_poc(mem, ch->mem.size);
+    }
 }
 
 void partitions_load_all(void)

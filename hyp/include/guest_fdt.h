@@ -1,6 +1,7 @@
 /*
  * The device tree each partition boots with (x0 at entry, as Linux's booting.rst asks):
- * its memory, its vCPUs, PSCI over HVC, and its console, all in its own address space.
+ * its memory, its vCPUs, PSCI over HVC, its console and its channels, all in its own
+ * address space.
  */
 #ifndef HYP_GUEST_FDT_H
 #define HYP_GUEST_FDT_H

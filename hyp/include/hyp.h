@@ -111,6 +111,7 @@ void vcpu_check_stop(struct vcpu *v, struct trap_frame *f);
 void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what);
 int partition_request_restart(struct partition *p);
 void partitions_load_all(void);
+void channels_format(void);
 void vcpu_power_off(struct vcpu *v, struct trap_frame *f);
 void partition_self_stop(struct vcpu *v, struct trap_frame *f, bool restart);
 int vcpu_power_on(struct partition *p, uint64_t mpidr, uint64_t entry, uint64_t context);

@@ -18,6 +18,7 @@
 #define LAYOUT_MAX_CORES       BOARD_MAX_CORES
 #define LAYOUT_NAME_MAX        16   /* including the NUL */
 #define LAYOUT_MAX_RESTARTS    1000
+#define LAYOUT_MAX_CHANNELS    8
 
 struct layout_image {
     char name[LAYOUT_NAME_MAX];
@@ -37,11 +38,22 @@ struct layout_partition {
     uint32_t may_restart;               /* bitmap of partitions it may restart */
 };
 
+/* Shared memory between two partitions: two rings, a to b in the first half of the
+ * memory, b to a in the second. IPA == PA in both partitions. */
+struct layout_channel {
+    char name[LAYOUT_NAME_MAX];
+    unsigned a, b;                      /* partition indices */
+    struct range mem;
+    uint32_t slot_size, slot_count;
+};
+
 struct layout {
     struct layout_image images[LAYOUT_MAX_IMAGES];
     unsigned nimages;
     struct layout_partition parts[LAYOUT_MAX_PARTITIONS];
     unsigned nparts;
+    struct layout_channel channels[LAYOUT_MAX_CHANNELS];
+    unsigned nchannels;
 };
 
 /* Read the layout DTB. Structural errors (missing or malformed properties). */

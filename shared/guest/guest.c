@@ -170,6 +170,29 @@ static int reg0(const void *fdt, int node, uint64_t *base, uint64_t *size)
     return 0;
 }
 
+static void parse_channel(const void *fdt, int node)
+{
+    struct guest_channel *ch = &guest.channels[guest.nchannels];
+    const fdt32_t *tx = fdt_getprop(fdt, node, "aios,tx-offset", NULL);
+    const fdt32_t *rx = fdt_getprop(fdt, node, "aios,rx-offset", NULL);
+    const fdt32_t *rs = fdt_getprop(fdt, node, "aios,ring-size", NULL);
+    const char *peer = fdt_getprop(fdt, node, "aios,peer", NULL);
+
+    if (guest.nchannels == GUEST_MAX_CHANNELS || !tx || !rx || !rs || !peer ||
+        reg0(fdt, node, &ch->base, &ch->size))
+        return;
+    memset(ch->peer, 0, sizeof(ch->peer));
+    memcpy(ch->peer, peer, strnlen(peer, sizeof(ch->peer) - 1));
+    ch->tx_offset = fdt32_to_cpu(*tx);
+    ch->rx_offset = fdt32_to_cpu(*rx);
+    ch->ring_size = fdt32_to_cpu(*rs);
+    /* Both rings must lie inside the channel's memory. */
+    if ((uint64_t)ch->tx_offset + ch->ring_size > ch->size ||
+        (uint64_t)ch->rx_offset + ch->ring_size > ch->size)
+        return;
+    guest.nchannels++;
+}
+
 static void parse_fdt(const void *fdt)
 {
     int node, len, cpus;
@@ -191,6 +214,9 @@ static void parse_fdt(const void *fdt)
     node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof("memory"));
     if (node >= 0)
         reg0(fdt, node, &guest.ram_base, &guest.ram_size);
+    for (node = fdt_node_offset_by_compatible(fdt, -1, "aios,channel"); node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "aios,channel"))
+        parse_channel(fdt, node);
     cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus >= 0)
         fdt_for_each_subnode(node, fdt, cpus)
@@ -230,6 +256,10 @@ static void mmu_setup(void)
                     PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE))
         for (;;)
             wfi();
+    for (unsigned i = 0; i < guest.nchannels; i++)
+        if (pgtable_map(&stage1, guest.channels[i].base, guest.channels[i].base,
+                        guest.channels[i].size, PGTABLE_R | PGTABLE_W))
+            guest.channels[i].size = 0;   /* unusable: guest_channel() will not offer it */
     mmu_regs.mair = PGTABLE_MAIR_VALUE;
     mmu_regs.tcr = PGTABLE_T0SZ            /* T0SZ: 39-bit addresses from TTBR0 */
                  | 1ull << 8               /* IRGN0: walks inner write-back */
@@ -275,6 +305,14 @@ void guest_secondary_boot(unsigned cpu)
 {
     mmu_enable();
     kernel_secondary_main(cpu);
+}
+
+const struct guest_channel *guest_channel(const char *peer)
+{
+    for (unsigned i = 0; i < guest.nchannels; i++)
+        if (guest.channels[i].size && !strcmp(guest.channels[i].peer, peer))
+            return &guest.channels[i];
+    return NULL;
 }
 
 int guest_cpu_on(unsigned cpu)

@@ -13,6 +13,14 @@
 #include "hypercall.h"
 
 #define GUEST_MAX_CPUS 8
+#define GUEST_MAX_CHANNELS 4
+
+/* A channel to another partition, from the device tree: two rings in shared memory. */
+struct guest_channel {
+    char peer[16];
+    uint64_t base, size;
+    uint32_t tx_offset, rx_offset, ring_size;
+};
 
 struct guest_info {
     char name[16];          /* this partition's name, from /chosen */
@@ -20,6 +28,8 @@ struct guest_info {
     uint64_t ram_base, ram_size;
     uint64_t uart_base;
     unsigned ncpus;
+    struct guest_channel channels[GUEST_MAX_CHANNELS];
+    unsigned nchannels;
 };
 
 extern struct guest_info guest;
@@ -40,6 +50,9 @@ char *guest_readline(struct line_editor *ed, const char *prompt);
 /* Add an identity mapping to this kernel's stage-1 table (what the stage-2 table of the
  * hypervisor then allows is another matter). Negative errno on failure. */
 int guest_map_range(uint64_t base, uint64_t size, bool device);
+
+/* The channel to partition peer, or NULL if the layout gives none. */
+const struct guest_channel *guest_channel(const char *peer);
 
 /* Start vCPU cpu at kernel_secondary_main; returns the PSCI status. */
 int guest_cpu_on(unsigned cpu);

@@ -66,12 +66,19 @@ struct part_spec {
     unsigned omit;                                /* OMIT_* */
 };
 
+struct chan_spec {
+    const char *name, *a, *b;                     /* b NULL: between names one partition */
+    uint64_t base, size;
+    uint32_t slot_size, slot_count;
+};
+
 struct layout_spec {
     const char *compatible;   /* NULL: no compatible property */
     bool no_images, no_partitions;
-    unsigned nimages, nparts;
+    unsigned nimages, nparts, nchannels;
     struct image_spec images[SPEC_MAX_IMAGES];
     struct part_spec parts[SPEC_MAX_PARTS];
+    struct chan_spec channels[LAYOUT_MAX_CHANNELS + 1];
 };
 
 /* The default layout, dts/qemu-virt.dts plus what mkbundle adds (sha256, size). */
@@ -173,6 +180,26 @@ static void build_layout(const struct layout_spec *s, void *buf, int size)
                 }
                 FDT_OK(fdt_property(buf, "may-restart", list, (int)len));
             }
+            FDT_OK(fdt_end_node(buf));
+        }
+        FDT_OK(fdt_end_node(buf));
+    }
+
+    if (s->nchannels) {
+        FDT_OK(fdt_begin_node(buf, "channels"));
+        for (unsigned i = 0; i < s->nchannels; i++) {
+            const struct chan_spec *c = &s->channels[i];
+            char between[64];
+            size_t la = strlen(c->a) + 1, lb = c->b ? strlen(c->b) + 1 : 0;
+
+            memcpy(between, c->a, la);
+            if (c->b)
+                memcpy(between + la, c->b, lb);
+            FDT_OK(fdt_begin_node(buf, c->name));
+            FDT_OK(fdt_property(buf, "between", between, (int)(la + lb)));
+            prop_cells64(buf, "memory", (const uint64_t[]){ c->base, c->size }, 2);
+            FDT_OK(fdt_property_u32(buf, "slot-size", c->slot_size));
+            FDT_OK(fdt_property_u32(buf, "slot-count", c->slot_count));
             FDT_OK(fdt_end_node(buf));
         }
         FDT_OK(fdt_end_node(buf));
@@ -856,6 +883,104 @@ static void test_duplicate_and_too_many_partitions(void **state)
     assert_err_mentions("partitions");
 }
 
+/* ------------------------------------------------------------------ channels */
+
+/* The default layout with its rt-ai channel, as in dts/qemu-virt.dts. */
+static void channel_spec(struct layout_spec *s)
+{
+    default_spec(s);
+    s->nchannels = 1;
+    s->channels[0] = (struct chan_spec){ .name = "rt-ai", .a = "rt", .b = "ai",
+                                         .base = 0x54000000, .size = 64 * KIB,
+                                         .slot_size = 256, .slot_count = 64 };
+}
+
+static void test_channel_accepted(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    channel_spec(&s);
+    expect_accepted(&s);
+    assert_int_equal(layout.nchannels, 1);
+    assert_string_equal(layout.channels[0].name, "rt-ai");
+    assert_int_equal(layout.channels[0].a, 0);
+    assert_int_equal(layout.channels[0].b, 1);
+    assert_int_equal(layout.channels[0].mem.base, 0x54000000);
+    assert_int_equal(layout.channels[0].mem.size, 64 * KIB);
+    assert_int_equal(layout.channels[0].slot_size, 256);
+    assert_int_equal(layout.channels[0].slot_count, 64);
+}
+
+static void test_channel_endpoints_refused(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    channel_spec(&s);
+    s.channels[0].b = "linux";
+    expect_refused(&s, AT_PARSE, -ENOENT);
+    assert_err_mentions("unknown partition");
+    channel_spec(&s);
+    s.channels[0].b = "rt";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_err_mentions("itself");
+    channel_spec(&s);
+    s.channels[0].b = NULL;
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_err_mentions("two partitions");
+}
+
+static void test_channel_memory_refused(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    channel_spec(&s);
+    s.channels[0].base = 0x53ff0000;              /* the last 64 KiB of rt */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("overlaps partition rt");
+    channel_spec(&s);
+    s.channels[0].base = 0x48000000;              /* the boot bundle */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("the boot bundle");
+    channel_spec(&s);
+    s.channels[0].base = 0x100000000ull;          /* past the end of RAM */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("inside the board's RAM");
+    channel_spec(&s);
+    s.channels[0].base = 0x54000800;              /* not page aligned */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("rt-ai");
+    channel_spec(&s);
+    s.nchannels = 2;
+    s.channels[1] = s.channels[0];
+    s.channels[1].name = "rt-ai-2";
+    s.channels[1].base += 32 * KIB;
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("overlap");
+}
+
+static void test_channel_rings_must_fit(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    channel_spec(&s);
+    s.channels[0].slot_count = 1024;              /* 256 KiB of slots in 32 KiB halves */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_err_mentions("do not fit");
+    channel_spec(&s);
+    s.channels[0].slot_size = 200;                /* not a power of two */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    channel_spec(&s);
+    s.channels[0].slot_count = 48;
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    channel_spec(&s);
+    s.channels[0].slot_size = 32;                 /* below RING_MIN_SLOT */
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+}
+
 static void test_not_a_dtb(void **state)
 {
     (void)state;
@@ -1246,6 +1371,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_board_reserved_table_full, qemu_dtb_setup,
                                         qemu_dtb_teardown),
         cmocka_unit_test_setup_teardown(test_shipped_layouts, qemu_dtb_setup, qemu_dtb_teardown),
+        cmocka_unit_test(test_channel_accepted),
+        cmocka_unit_test(test_channel_endpoints_refused),
+        cmocka_unit_test(test_channel_memory_refused),
+        cmocka_unit_test(test_channel_rings_must_fit),
     };
 
     return cmocka_run_group_tests(tests, NULL, qemu_dtb_free);

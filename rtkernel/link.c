@@ -1,0 +1,88 @@
+/*
+ * Channels from the RT partition; see link.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "aarch64.h"
+#include "guest.h"
+#include "kprintf.h"
+#include "link.h"
+#include "msg.h"
+
+#define ANSWER_TIMEOUT_MS 1000
+
+static struct link links[GUEST_MAX_CHANNELS];
+static unsigned nlinks;
+
+static bool accept_answer(uint16_t type)
+{
+    return type == MSG_PONG;
+}
+
+struct link *link_to(const char *peer)
+{
+    const struct guest_channel *ch = guest_channel(peer);
+    struct link *l;
+
+    for (unsigned i = 0; i < nlinks; i++)
+        if (!strcmp(links[i].peer, peer))
+            return &links[i];
+    if (!ch || nlinks == GUEST_MAX_CHANNELS)
+        return NULL;
+    l = &links[nlinks];
+    memset(l, 0, sizeof(*l));
+    l->peer = ch->peer;
+    if (ring_attach_producer(&l->tx, (void *)(uintptr_t)(ch->base + ch->tx_offset), ch->ring_size) ||
+        ring_attach_consumer(&l->rx, (void *)(uintptr_t)(ch->base + ch->rx_offset), ch->ring_size,
+                             accept_answer))
+        return NULL;
+    nlinks++;
+    return l;
+}
+
+int link_ping(struct link *l, uint64_t *ticks)
+{
+    uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
+    uint64_t id = ++l->next_request;
+    struct msg_ping ping = { .sent_at = start }, pong;
+    struct ring_msg msg;
+    int rc = ring_push(&l->tx, MSG_PING, 0, id, &ping, sizeof(ping));
+
+    if (rc)
+        return rc;
+    while (read_sysreg(cntvct_el0) - start < freq / 1000 * ANSWER_TIMEOUT_MS) {
+        rc = ring_pop(&l->rx, &msg, &pong, sizeof(pong));
+        if (rc == -EAGAIN || rc == -EBADMSG || rc == -EPROTO) {
+            cpu_relax();
+            continue;
+        }
+        if (rc == 0 && msg.request_id == id && msg.length == sizeof(pong) &&
+            pong.sent_at == ping.sent_at) {
+            *ticks = read_sysreg(cntvct_el0) - start;
+            return 0;
+        }
+        l->stray++;   /* an old answer, or one that does not match what we sent */
+    }
+    return -ETIMEDOUT;
+}
+
+const char *link_error(struct link *l, int rc)
+{
+    static char buf[160];
+    struct hyp_partition_info info;
+    int n = hyp_partition_count(NULL);
+    const char *state = "unknown";
+
+    for (int i = 0; i < n; i++)
+        if (!hyp_partition_info((unsigned)i, &info) && !strcmp(info.name, l->peer))
+            state = hyp_state_name(info.state);
+    if (rc == -EAGAIN)
+        ksnprintf(buf, sizeof(buf), "the ring to %s is full (%s is %s)", l->peer, l->peer, state);
+    else if (rc == -ETIMEDOUT)
+        ksnprintf(buf, sizeof(buf), "no answer from %s within %d ms (%s is %s)", l->peer,
+                  ANSWER_TIMEOUT_MS, l->peer, state);
+    else
+        ksnprintf(buf, sizeof(buf), "the ring to %s refused the message (%d)", l->peer, rc);
+    return buf;
+}

@@ -1,0 +1,28 @@
+/*
+ * The RT kernel's end of its channels to other partitions: the two rings of each, and
+ * request/answer exchanges over them. Everything that comes back is checked by the ring
+ * library; an answer that does not match the request is dropped and counted.
+ */
+#ifndef RT_LINK_H
+#define RT_LINK_H
+
+#include <stdint.h>
+
+#include "ring.h"
+
+struct link {
+    const char *peer;
+    struct ring tx, rx;
+    uint64_t next_request;
+    uint64_t stray;        /* answers to no outstanding request */
+};
+
+/* The link to partition peer, attached on first use; NULL if the layout has no channel
+ * to it or its rings are not usable. */
+struct link *link_to(const char *peer);
+/* One ping: 0 and the round trip in counter ticks, or a negative error. */
+int link_ping(struct link *l, uint64_t *ticks);
+/* Words for an error link_ping returned. */
+const char *link_error(struct link *l, int rc);
+
+#endif /* RT_LINK_H */

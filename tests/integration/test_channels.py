@@ -1,0 +1,37 @@
+"""Channels between partitions: the rt-ai rings, driven from the RT shell."""
+import re
+
+
+def test_ping_ai_answers(boot):
+    s = boot()
+    out = s.command("ping ai")
+    m = re.search(r"pong from ai: request 1, round trip (\d+) us", out)
+    assert m, out
+
+
+def test_ping_many_all_answered(boot):
+    s = boot()
+    out = s.command("ping ai 200")
+    assert re.search(r"200 of 200 answered; round trip min \d+ us, avg \d+ us, max \d+ us", out), out
+
+
+def test_ping_survives_an_ai_restart(boot):
+    s = boot()
+    assert "restarting ai" in s.command("restart ai")
+    s.expect(r"\[ai\] aios: cpu 1 ready")
+    out = s.command("ping ai 20")
+    assert "20 of 20 answered" in out, out
+
+
+def test_ping_usage_and_unknown_peer(boot):
+    s = boot()
+    assert "no channel to 'linux'" in s.command("ping linux")
+    for bad in ("ping", "ping ai 0", "ping ai -3", "ping ai lots", "ping ai 10001"):
+        assert "usage: ping <partition> [count 1-10000]" in s.command(bad), bad
+
+
+def test_ping_a_failed_partition_times_out_with_its_state(boot):
+    s = boot(layout="test-ai-fault", ready=(r"rt> ",))
+    s.seen(r"restart limit 2 reached, stopped for good")
+    out = s.command("ping ai")
+    assert "no answer from ai within 1000 ms (ai is failed)" in out, out
