@@ -49,14 +49,15 @@ COMMON_OBJ := $(B)/target/shared/arch/reloc.o $(B)/target/shared/lib/string.o \
 
 HYP_SRC := hyp/arch/aarch64/head.S hyp/arch/aarch64/vectors.S hyp/arch/aarch64/gic.c \
     hyp/arch/aarch64/mmu.c hyp/core/main.c hyp/core/board.c hyp/core/layout.c \
-    hyp/core/partition.c hyp/core/console.c hyp/core/vuart.c hyp/core/esr.c \
+    hyp/core/partition.c hyp/core/console.c hyp/core/vuart.c shared/lib/esr.c \
     hyp/core/trap.c hyp/core/hypercall.c hyp/core/guest_fdt.c hyp/core/bundle_reader.c \
     shared/lib/sha256.c shared/lib/ring.c
 HYP_OBJ := $(patsubst %,$(B)/target/%.o,$(basename $(HYP_SRC))) $(COMMON_OBJ)
 
 GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
              $(B)/target/shared/lib/line.o $(B)/target/shared/lib/ring.o $(COMMON_OBJ)
-RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o
+RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o \
+             $(B)/target/rtkernel/perf.o $(B)/target/shared/lib/esr.o
 AIOS_OBJ  := $(B)/target/aios/runtime/main.o
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
@@ -129,7 +130,7 @@ unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
 unit_src_layout  := hyp/core/layout.c hyp/core/board.c shared/lib/kprintf.c
 unit_src_vuart   := hyp/core/vuart.c
-unit_src_esr     := hyp/core/esr.c shared/lib/kprintf.c
+unit_src_esr     := shared/lib/esr.c shared/lib/kprintf.c
 unit_src_line    := shared/lib/line.c
 unit_src_bundle  := hyp/core/bundle_reader.c
 unit_src_ring    := shared/lib/ring.c

@@ -21,8 +21,7 @@ struct command {
 
 static void cmd_help(int argc, char **argv);
 
-/* A decimal count; false for anything else (sign, letters, overflow). */
-static bool parse_count(const char *s, unsigned long *out)
+bool shell_parse_count(const char *s, unsigned long *out)
 {
     unsigned long v = 0;
 
@@ -135,7 +134,7 @@ static void cmd_ping(int argc, char **argv)
     uint64_t min = ~0ull, max = 0, total = 0, freq = read_sysreg(cntfrq_el0);
     unsigned answered = 0;
 
-    if (argc < 2 || argc > 3 || (argc == 3 && (!parse_count(argv[2], &count) || !count || count > 10000))) {
+    if (argc < 2 || argc > 3 || (argc == 3 && (!shell_parse_count(argv[2], &count) || !count || count > 10000))) {
         kprintf("usage: ping <partition> [count 1-10000]\n");
         return;
     }
@@ -181,6 +180,8 @@ static const struct command commands[] = {
     { "restart", "<partition>", "stop a partition and start it again from its verified image",
       cmd_restart },
     { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping },
+    { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
+    { "bench", "hvc <n>", "hypercall round trip: min, p50, p90, p99, max", cmd_bench },
     { "echo", "<text>", "print the text", cmd_echo },
 };
 

@@ -11,6 +11,13 @@
 
 #define SHELL_PROMPT "rt> "
 
+/* A decimal count; false for anything else (sign, letters, overflow). */
+bool shell_parse_count(const char *s, unsigned long *out);
+
+/* Commands living in their own files. */
+void cmd_perf(int argc, char **argv);
+void cmd_bench(int argc, char **argv);
+
 /* Run one command line; output through the console. */
 void shell_execute(char *line);
 void shell_run(void) __attribute__((noreturn));

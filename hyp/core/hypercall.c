@@ -45,7 +45,31 @@ static void partition_restart(struct vcpu *v, struct trap_frame *f)
         f->x[0] = (uint64_t)SMCCC_DENIED;
         return;
     }
-    f->x[0] = (uint64_t)(int64_t)partition_request_restart(target);
+    f->x[0] = (uint64_t)(int64_t)partition_request_restart(target, v->part->index);
+}
+
+static void perf_read(struct trap_frame *f)
+{
+    uint64_t core = f->x[1], counter = f->x[2];
+
+    if (core >= board.ncores || counter >= PERF_COUNTERS) {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+        return;
+    }
+    f->x[0] = SMCCC_SUCCESS;
+    f->x[1] = cores[core].perf[counter] - cores[core].perf_base[counter];
+}
+
+static void perf_reset(struct vcpu *v, struct trap_frame *f)
+{
+    if (!v->part->cfg->perf_control) {
+        f->x[0] = (uint64_t)SMCCC_DENIED;
+        return;
+    }
+    for (unsigned c = 0; c < board.ncores; c++)
+        for (unsigned i = 0; i < PERF_COUNTERS; i++)
+            cores[c].perf_base[i] = cores[c].perf[i];
+    f->x[0] = SMCCC_SUCCESS;
 }
 
 void hypercall_handle(struct vcpu *v, struct trap_frame *f)
@@ -73,6 +97,12 @@ void hypercall_handle(struct vcpu *v, struct trap_frame *f)
         break;
     case HYP_CALL_PARTITION_RESTART:
         partition_restart(v, f);
+        break;
+    case HYP_CALL_PERF_READ:
+        perf_read(f);
+        break;
+    case HYP_CALL_PERF_RESET:
+        perf_reset(v, f);
         break;
     default:
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;

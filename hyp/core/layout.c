@@ -8,6 +8,7 @@
  *                       image = "<image name>";  console = <ipa-hi ipa-lo>;
  *                       restart-policy = "restart" | "stop";  restart-limit = <n>;
  *                       may-restart = "<partition>", ...;   (optional)
+ *                       perf-control;   (optional: may reset the hypervisor's counters)
  *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
  *                       memory = <base-hi base-lo size-hi size-lo>;
  *                       slot-size = <bytes>;  slot-count = <n>;
@@ -125,6 +126,7 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
         return kfail(err, errlen, -EINVAL, "partition %s: restart-limit must be one cell, at most %d",
                     p->name, LAYOUT_MAX_RESTARTS);
     p->restart_limit = fdt32_to_cpu(cells[0]);
+    p->perf_control = fdt_getprop(fdt, node, "perf-control", NULL) != NULL;
     return 0;
 }
 

@@ -20,7 +20,6 @@
 
 struct partition partitions[LAYOUT_MAX_PARTITIONS];
 unsigned npartitions;
-extern struct core cores[BOARD_MAX_CORES];
 
 /* Partition state seen by other cores: publish with a barrier and wake WFE sleepers. */
 static void signal_cores(void)
@@ -180,8 +179,10 @@ void partitions_load_all(void)
 }
 
 /* Stop every vCPU of p; the leader restarts it if restart is set. Caller holds p->lock. */
-static void stop_locked(struct partition *p, enum partition_state state, bool restart)
+static void stop_locked(struct partition *p, enum partition_state state, bool restart,
+                        unsigned requester)
 {
+    p->stop_requester = requester;
     p->state = state;
     p->restart_wanted = restart;
     p->epoch++;
@@ -199,7 +200,7 @@ static void kick_others(struct partition *p)
             gic_kick_core(p->vcpus[v].core);
 }
 
-int partition_request_restart(struct partition *p)
+int partition_request_restart(struct partition *p, unsigned requester)
 {
     spin_lock(&p->lock);
     if (p->state == PARTITION_RESTARTING || p->state == PARTITION_OFF) {
@@ -207,7 +208,7 @@ int partition_request_restart(struct partition *p)
         return SMCCC_DENIED;
     }
     p->fault_restarts = 0;   /* asked for by someone allowed to: a fresh start */
-    stop_locked(p, PARTITION_RESTARTING, true);
+    stop_locked(p, PARTITION_RESTARTING, true, requester);
     spin_unlock(&p->lock);
     hyp_log("partition %s: restart requested", p->cfg->name);
     kick_others(p);
@@ -218,6 +219,7 @@ void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what)
 {
     struct partition *p = v->part;
 
+    perf_count(PERF_STAGE2_FAULTS);
     spin_lock(&p->lock);
     if (p->state != PARTITION_RUNNING) {
         /* A sibling vCPU already stopped the partition. */
@@ -226,17 +228,17 @@ void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what)
         return;
     }
     if (!p->cfg->restart_on_fault) {
-        stop_locked(p, PARTITION_STOPPED, false);
+        stop_locked(p, PARTITION_STOPPED, false, p->index);
         spin_unlock(&p->lock);
         hyp_log("partition %s: %s; stopped (restart-policy stop)", p->cfg->name, what);
     } else if (p->fault_restarts >= p->cfg->restart_limit) {
-        stop_locked(p, PARTITION_FAILED, false);
+        stop_locked(p, PARTITION_FAILED, false, p->index);
         spin_unlock(&p->lock);
         hyp_log("partition %s: %s; restart limit %u reached, stopped for good", p->cfg->name,
                 what, p->cfg->restart_limit);
     } else {
         p->fault_restarts++;
-        stop_locked(p, PARTITION_RESTARTING, true);
+        stop_locked(p, PARTITION_RESTARTING, true, p->index);
         spin_unlock(&p->lock);
         hyp_log("partition %s: %s; restarting (%u of %u)", p->cfg->name, what,
                 p->fault_restarts, p->cfg->restart_limit);
@@ -360,7 +362,7 @@ void partition_self_stop(struct vcpu *v, struct trap_frame *f, bool restart)
 
     spin_lock(&p->lock);
     if (p->state == PARTITION_RUNNING)
-        stop_locked(p, restart ? PARTITION_RESTARTING : PARTITION_STOPPED, restart);
+        stop_locked(p, restart ? PARTITION_RESTARTING : PARTITION_STOPPED, restart, p->index);
     spin_unlock(&p->lock);
     hyp_log("partition %s: %s itself", p->cfg->name, restart ? "reset" : "powered off");
     kick_others(p);

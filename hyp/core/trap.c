@@ -20,17 +20,27 @@ static void fault_with_syndrome(struct vcpu *v, struct trap_frame *f, uint64_t e
     partition_fault(v, f, what);
 }
 
+/* Count the kicks among the interrupts a core took, and whose request they carried. */
+static void account_sgis(struct vcpu *v, uint32_t sgis)
+{
+    if (!(sgis & 1u << SGI_KICK))
+        return;
+    perf_count(PERF_KICKS);
+    if (v->part->stop_requester != v->part->index)
+        perf_count(PERF_FOREIGN);
+}
+
 static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
-    (void)v;
     /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). */
     if (!(esr & 1))
-        core_idle();
+        account_sgis(v, core_idle());
     f->elr += 4;
 }
 
 static void handle_hvc(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
+    perf_count(PERF_HYPERCALLS);
     /* Only HVC #0 is a call; any other immediate is a guest bug we answer like a bad ID. */
     if ((esr & 0xffff) != 0) {
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;
@@ -69,6 +79,7 @@ static void handle_dabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
             partition_fault(v, f, what);
             return;
         }
+        perf_count(PERF_CONSOLE_ACCESSES);
         if (d.write) {
             uint64_t val = d.reg == 31 ? 0 : f->x[d.reg];
             console_mmio(p, offset, d.size, true, (uint32_t)val);
@@ -116,6 +127,7 @@ void trap_lower_sync(struct trap_frame *f)
     uint64_t esr = read_sysreg(esr_el2);
     trap_handler h = sync_handlers[esr_class(esr)];
 
+    perf_count(PERF_TRAPS_BASE + esr_class(esr));
     (h ? h : fault_with_syndrome)(v, f, esr);
     vcpu_check_stop(v, f);
 }
@@ -124,7 +136,7 @@ void trap_lower_irq(struct trap_frame *f)
 {
     struct vcpu *v = this_core()->vcpu;
 
-    gic_ack_all();
+    account_sgis(v, gic_ack_all());
     vcpu_check_stop(v, f);
 }
 

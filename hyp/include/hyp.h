@@ -16,6 +16,7 @@
 #include "board.h"
 #include "hypercall.h"
 #include "layout.h"
+#include "perf.h"
 #include "pgtable.h"
 #include "spinlock.h"
 #include "vuart.h"
@@ -67,12 +68,17 @@ struct partition {
     volatile enum partition_state state;
     volatile uint32_t epoch;    /* bumped to tell every vCPU to stop */
     volatile bool restart_wanted;
+    volatile unsigned stop_requester;   /* partition whose request stopped this one */
     unsigned restarts;          /* every restart, requested or after a fault */
     unsigned fault_restarts;    /* the ones the restart limit counts */
 };
 
 struct core {
     unsigned index;
+    /* Counted by this core only; a reset moves the baseline, so no count is ever lost
+     * to a race between the core and the resetter. */
+    uint64_t perf[PERF_COUNTERS];
+    uint64_t perf_base[PERF_COUNTERS];
     struct vcpu *vcpu;          /* NULL for a core no partition owns */
     struct trap_frame *frame;   /* the guest frame at the top of this core's stack */
 };
@@ -90,6 +96,14 @@ static inline struct core *this_core(void)
     __asm__ volatile("mrs %0, tpidr_el2" : "=r"(c));
     return c;
 }
+
+/* Count an event on this core. */
+static inline void perf_count(enum perf_counter c)
+{
+    this_core()->perf[c]++;
+}
+
+extern struct core cores[BOARD_MAX_CORES];
 
 /* Boot */
 void hyp_main(const void *dtb, uint64_t load_address);
@@ -109,7 +123,7 @@ int partitions_create(void);
 void vcpu_run(struct core *core) __attribute__((noreturn));
 void vcpu_check_stop(struct vcpu *v, struct trap_frame *f);
 void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what);
-int partition_request_restart(struct partition *p);
+int partition_request_restart(struct partition *p, unsigned requester);
 void partitions_load_all(void);
 void channels_format(void);
 void vcpu_power_off(struct vcpu *v, struct trap_frame *f);
@@ -133,8 +147,9 @@ void psci_handle(struct vcpu *v, struct trap_frame *f);
 void gic_init_distributor(void);
 void gic_init_cpu(void);
 void gic_kick_core(unsigned core);
-void gic_ack_all(void);
-void core_idle(void);
+uint32_t gic_ack_all(void);   /* bitmap of the SGIs among them */
+uint32_t core_idle(void);      /* as gic_ack_all */
+#define SGI_KICK 0
 
 /* EL2 and stage-2 MMU (mmu.c) */
 void *page_alloc(void *ctx);

@@ -36,6 +36,7 @@ struct layout_partition {
     bool restart_on_fault;
     unsigned restart_limit;             /* fault restarts before the partition is failed */
     uint32_t may_restart;               /* bitmap of partitions it may restart */
+    bool perf_control;                  /* may reset the hypervisor's counters */
 };
 
 /* Shared memory between two partitions: two rings, a to b in the first half of the

@@ -356,6 +356,19 @@ uint64_t hyp_version(void)
     return smccc_hvc(HYP_CALL_VERSION, 0, 0, 0).x0;
 }
 
+int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value)
+{
+    struct smccc_res r = smccc_hvc(HYP_CALL_PERF_READ, core, counter, 0);
+
+    *value = r.x1;
+    return (int)r.x0;
+}
+
+int hyp_perf_reset(void)
+{
+    return (int)smccc_hvc(HYP_CALL_PERF_RESET, 0, 0, 0).x0;
+}
+
 int hyp_partition_restart(unsigned index)
 {
     return (int)smccc_hvc(HYP_CALL_PARTITION_RESTART, index, 0, 0).x0;

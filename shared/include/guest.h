@@ -73,6 +73,9 @@ int hyp_partition_count(unsigned *self);
 int hyp_partition_info(unsigned index, struct hyp_partition_info *info);
 int hyp_partition_restart(unsigned index);
 uint64_t hyp_version(void);   /* major << 16 | minor */
+/* A hypervisor event counter of a core (shared/include/perf.h); SMCCC status. */
+int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value);
+int hyp_perf_reset(void);
 const char *hyp_state_name(unsigned state);
 
 /* Fatal error in the kernel: report and ask the hypervisor for a reset. */

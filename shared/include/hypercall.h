@@ -41,6 +41,12 @@
 /* x1 = partition index: stop and restart it. Only where the layout grants it. */
 #define HYP_CALL_PARTITION_RESTART HYP_CALL(0x03)
 
+/* x1 = core, x2 = counter (shared/include/perf.h). Returns x0 = 0, x1 = its value
+ * since the last reset; -3 for a core or counter that does not exist. */
+#define HYP_CALL_PERF_READ       HYP_CALL(0x04)
+/* Zero every core's counters. Only where the layout grants perf-control. */
+#define HYP_CALL_PERF_RESET      HYP_CALL(0x05)
+
 #define HYP_VERSION_MAJOR        0
 #define HYP_VERSION_MINOR        1
 

@@ -1,6 +1,7 @@
 /*
  * Test image for the AI partition. It first checks that an unknown hypercall is answered
- * with SMCCC NOT_SUPPORTED, then maps the RT partition's RAM into its own stage-1 table
+ * with SMCCC NOT_SUPPORTED and that resetting the counters is refused (the layout does
+ * not grant it perf-control), then maps the RT partition's RAM into its own stage-1 table
  * and writes to it. Its stage-2 table does not map that memory: the hypervisor must log
  * the fault, contain it and apply the layout's restart policy, and the RT shell must not
  * notice.
@@ -17,6 +18,7 @@ void kernel_main(void)
 
     kprintf("fault-test: unknown hypercall returned %lld\n",
             (long long)smccc_hvc(HYP_CALL(0xff), 0, 0, 0).x0);
+    kprintf("fault-test: perf reset returned %d\n", hyp_perf_reset());
     for (int i = 0; i < n; i++) {
         if (hyp_partition_info((unsigned)i, &info) || strcmp(info.name, "rt"))
             continue;

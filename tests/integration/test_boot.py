@@ -99,6 +99,7 @@ def test_tampered_ai_image_refuses_only_ai(boot, tmpdir_path):
 def test_ai_fault_is_contained_and_restarted_up_to_the_limit(boot):
     s = boot(layout="test-ai-fault", ready=())
     s.expect(r"\[ai\] fault-test: unknown hypercall returned -1")
+    s.expect(r"\[ai\] fault-test: perf reset returned -4")   # not granted
     m = s.expect(r"\[hyp\] partition ai: stage-2 fault: write to (0x[0-9a-f]+), not its memory, "
                  r"ESR (0x[0-9a-f]+) \(data abort from a lower EL, write")
     assert int(m.group(1), 16) == 0x50000000   # the RT partition's RAM

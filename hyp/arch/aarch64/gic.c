@@ -15,7 +15,6 @@
 #define GICC_IAR         0x00c
 #define GICC_EOIR        0x010
 
-#define SGI_KICK         0
 #define INTID_SPURIOUS   1020
 
 static uint8_t cpu_interface[BOARD_MAX_CORES];   /* core index -> GIC CPU interface bit */
@@ -61,7 +60,7 @@ void gic_init_cpu(void)
  * architecture's own rules, so the partition sees nothing unusual. IRQs stay masked
  * at EL2: WFI wakes on a pending interrupt regardless, and we take it by acknowledging.
  */
-void core_idle(void)
+uint32_t core_idle(void)
 {
     write_sysreg(cnthp_tval_el2, read_sysreg(cntfrq_el0) / 1000);
     /* CNTHP_CTL_EL2: ENABLE, interrupt not masked. */
@@ -70,7 +69,8 @@ void core_idle(void)
     wfi();
     write_sysreg(cnthp_ctl_el2, 0);
     isb();
-    gic_ack_all();
+    perf_count(PERF_IDLE_WAKEUPS);
+    return gic_ack_all();
 }
 
 void gic_kick_core(unsigned core)
@@ -80,13 +80,19 @@ void gic_kick_core(unsigned core)
     *gicd(GICD_SGIR) = (uint32_t)cpu_interface[core] << 16 | SGI_KICK;
 }
 
-void gic_ack_all(void)
+uint32_t gic_ack_all(void)
 {
-    for (;;) {
-        uint32_t iar = *gicc(GICC_IAR);
+    uint32_t sgis = 0;
 
-        if ((iar & 0x3ff) >= INTID_SPURIOUS)
+    for (;;) {
+        uint32_t iar = *gicc(GICC_IAR), id = iar & 0x3ff;
+
+        if (id >= INTID_SPURIOUS)
             break;
+        perf_count(PERF_IRQS);
+        if (id < 16)
+            sgis |= 1u << id;
         *gicc(GICC_EOIR) = iar;
     }
+    return sgis;
 }

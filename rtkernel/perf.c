@@ -1,0 +1,169 @@
+/*
+ * The RT shell's view of the hypervisor's counters (`perf`, `perf json`, `perf reset`)
+ * and the latency benchmarks (`bench hvc N`), measured with this core's PMU cycle
+ * counter and the generic timer.
+ */
+#include <string.h>
+
+#include "aarch64.h"
+#include "esr.h"
+#include "guest.h"
+#include "perf.h"
+#include "shell.h"
+
+#define BENCH_MAX 10000
+
+static const char *const counter_names[PERF_NAMED_COUNTERS] = PERF_COUNTER_NAMES;
+
+/* The partition that owns a physical core, or "-". */
+static const char *core_owner(unsigned core, struct hyp_partition_info *info)
+{
+    int n = hyp_partition_count(NULL);
+
+    for (int i = 0; i < n; i++)
+        if (!hyp_partition_info((unsigned)i, info) && (info->cores >> core & 1))
+            return info->name;
+    return "-";
+}
+
+static bool read_core(unsigned core, uint64_t values[PERF_COUNTERS])
+{
+    for (unsigned c = 0; c < PERF_COUNTERS; c++)
+        if (hyp_perf_read(core, c, &values[c]) != SMCCC_SUCCESS)
+            return false;
+    return true;
+}
+
+static void print_text(void)
+{
+    static uint64_t v[PERF_COUNTERS];
+    struct hyp_partition_info info;
+
+    for (unsigned core = 0; read_core(core, v); core++) {
+        kprintf("core %u (%s):", core, core_owner(core, &info));
+        for (unsigned c = 0; c < PERF_NAMED_COUNTERS; c++)
+            kprintf(" %s %llu", counter_names[c], (unsigned long long)v[c]);
+        kprintf("\n  traps by class:");
+        for (unsigned ec = 0; ec < 64; ec++)
+            if (v[PERF_TRAPS_BASE + ec])
+                kprintf(" [%s] %llu", esr_class_name(ec),
+                        (unsigned long long)v[PERF_TRAPS_BASE + ec]);
+        kprintf("\n");
+    }
+}
+
+static void print_json(void)
+{
+    static uint64_t v[PERF_COUNTERS];
+    struct hyp_partition_info info;
+
+    kprintf("{\"cores\": [");
+    for (unsigned core = 0; read_core(core, v); core++) {
+        bool first = true;
+
+        kprintf("%s{\"core\": %u, \"partition\": \"%s\", \"counters\": {", core ? ", " : "", core,
+                core_owner(core, &info));
+        for (unsigned c = 0; c < PERF_NAMED_COUNTERS; c++)
+            kprintf("%s\"%s\": %llu", c ? ", " : "", counter_names[c], (unsigned long long)v[c]);
+        kprintf("}, \"traps\": {");
+        for (unsigned ec = 0; ec < 64; ec++)
+            if (v[PERF_TRAPS_BASE + ec]) {
+                kprintf("%s\"0x%02x\": %llu", first ? "" : ", ", ec,
+                        (unsigned long long)v[PERF_TRAPS_BASE + ec]);
+                first = false;
+            }
+        kprintf("}}");
+    }
+    kprintf("]}\n");
+}
+
+void cmd_perf(int argc, char **argv)
+{
+    if (argc == 1)
+        print_text();
+    else if (argc == 2 && !strcmp(argv[1], "json"))
+        print_json();
+    else if (argc == 2 && !strcmp(argv[1], "reset")) {
+        int rc = hyp_perf_reset();
+
+        kprintf(rc == SMCCC_SUCCESS ? "counters reset\n"
+                                    : "perf reset: not granted to this partition by the layout\n");
+    } else
+        kprintf("usage: perf [json | reset]\n");
+}
+
+/* Shell sort: the samples are at most BENCH_MAX, no allocation. */
+static void sort(uint64_t *a, unsigned n)
+{
+    for (unsigned gap = n / 2; gap; gap /= 2)
+        for (unsigned i = gap; i < n; i++) {
+            uint64_t t = a[i];
+            unsigned j = i;
+
+            for (; j >= gap && a[j - gap] > t; j -= gap)
+                a[j] = a[j - gap];
+            a[j] = t;
+        }
+}
+
+static uint64_t percentile(const uint64_t *sorted, unsigned n, unsigned pct)
+{
+    unsigned i = (unsigned)(((uint64_t)n * pct + 99) / 100);
+
+    return sorted[i ? i - 1 : 0];
+}
+
+static void report(const char *what, uint64_t *cycles, uint64_t *ticks, unsigned n)
+{
+    static const unsigned pcts[] = { 0, 50, 90, 99, 100 };
+    static const char *const names[] = { "min", "p50", "p90", "p99", "max" };
+    uint64_t freq = read_sysreg(cntfrq_el0);
+
+    sort(cycles, n);
+    sort(ticks, n);
+    kprintf("%s, %u runs:\n  cycles:", what, n);
+    for (unsigned i = 0; i < 5; i++)
+        kprintf(" %s %llu", names[i],
+                (unsigned long long)(pcts[i] ? percentile(cycles, n, pcts[i]) : cycles[0]));
+    kprintf("\n  ns:    ");
+    for (unsigned i = 0; i < 5; i++)
+        kprintf(" %s %llu", names[i],
+                (unsigned long long)((pcts[i] ? percentile(ticks, n, pcts[i]) : ticks[0]) *
+                                     1000000000ull / freq));
+    kprintf("\n");
+}
+
+/* Cycle counter on, counting at EL2 as well (PMCCFILTR_EL0.NSH): a hypercall's cost
+ * is mostly spent there. */
+static void pmu_start(void)
+{
+    write_sysreg(pmccfiltr_el0, 1ull << 27);
+    write_sysreg(pmcntenset_el0, 1ull << 31);
+    write_sysreg(pmcr_el0, read_sysreg(pmcr_el0) | 1);
+    isb();
+}
+
+void cmd_bench(int argc, char **argv)
+{
+    static uint64_t cycles[BENCH_MAX], ticks[BENCH_MAX];
+    unsigned long n = 0;
+
+    if (argc != 3 || strcmp(argv[1], "hvc") || !shell_parse_count(argv[2], &n) || !n ||
+        n > BENCH_MAX) {
+        kprintf("usage: bench hvc <runs 1-%d>\n", BENCH_MAX);
+        return;
+    }
+    pmu_start();
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t t0 = read_sysreg(cntvct_el0), c0 = read_sysreg(pmccntr_el0), c1, t1;
+
+        isb();
+        smccc_hvc(HYP_CALL_VERSION, 0, 0, 0);
+        isb();
+        c1 = read_sysreg(pmccntr_el0);
+        t1 = read_sysreg(cntvct_el0);
+        cycles[i] = c1 - c0;
+        ticks[i] = t1 - t0;
+    }
+    report("hypercall round trip (HYP_CALL_VERSION)", cycles, ticks, (unsigned)n);
+}

@@ -1,0 +1,70 @@
+"""The hypervisor's counters and the latency benchmarks, read from the RT shell."""
+import json
+import re
+
+
+def perf_json(s):
+    out = s.command("perf json")
+    line = next(l for l in out.splitlines() if l.startswith("{"))
+    return json.loads(line)
+
+
+def test_perf_json_has_counters_for_every_core(boot):
+    s = boot()
+    data = perf_json(s)
+    cores = data["cores"]
+    assert [c["core"] for c in cores] == [0, 1, 2, 3]
+    assert [c["partition"] for c in cores] == ["rt", "ai", "ai", "-"]
+    for c in cores:
+        for name in ("hypercalls", "irqs", "kicks", "foreign", "stage2_faults",
+                     "console_accesses", "idle_wakeups"):
+            assert isinstance(c["counters"][name], int)
+    # The shell itself trapped to read them: HVC (class 0x16) on core 0.
+    assert cores[0]["traps"]["0x16"] > 0
+    # Nothing runs on core 3.
+    assert cores[3]["traps"] == {}
+
+
+def test_rt_core_sees_no_foreign_events_when_ai_is_restarted(boot):
+    s = boot()
+    s.command("restart ai")
+    s.expect(r"\[ai\] aios: cpu 1 ready")
+    cores = perf_json(s)["cores"]
+    assert cores[0]["counters"]["foreign"] == 0
+    assert cores[0]["counters"]["kicks"] == 0
+    # The AI cores were taken back at the RT shell's request.
+    assert cores[1]["counters"]["foreign"] + cores[2]["counters"]["foreign"] >= 1
+
+
+def test_perf_reset_and_text(boot):
+    s = boot()
+    s.command("ping ai 50")
+    # Every character the shell printed since boot was an emulated UART access.
+    before = perf_json(s)["cores"][0]["counters"]["console_accesses"]
+    assert "counters reset" in s.command("perf reset")
+    after = perf_json(s)["cores"][0]["counters"]["console_accesses"]
+    assert after < before / 2
+    text = s.command("perf")
+    assert re.search(r"^core 0 \(rt\): hypercalls \d+", text, re.M)
+    assert "usage: perf [json | reset]" in s.command("perf frob")
+
+
+def test_stage2_faults_are_counted(boot):
+    s = boot(layout="test-ai-fault", ready=(r"rt> ",))
+    s.seen(r"restart limit 2 reached")
+    cores = perf_json(s)["cores"]
+    assert cores[1]["counters"]["stage2_faults"] == 3
+    assert cores[0]["counters"]["stage2_faults"] == 0
+
+
+def test_bench_hvc_prints_five_figures(boot):
+    s = boot()
+    out = s.command("bench hvc 1000")
+    assert "hypercall round trip (HYP_CALL_VERSION), 1000 runs:" in out
+    for unit in ("cycles", "ns"):
+        m = re.search(unit + r":\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
+        assert m, out
+        figures = [int(x) for x in m.groups()]
+        assert figures == sorted(figures)
+    assert "usage: bench hvc" in s.command("bench hvc 0")
+    assert "usage: bench hvc" in s.command("bench ring 10")
