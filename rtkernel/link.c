@@ -41,24 +41,31 @@ struct link *link_to(const char *peer)
     return l;
 }
 
-int link_ping(struct link *l, uint64_t *ticks)
+int link_ping(struct link *l, uint32_t size, uint64_t *ticks)
 {
     uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
     uint64_t id = ++l->next_request;
-    struct msg_ping ping = { .sent_at = start }, pong;
+    static uint8_t out[LINK_PING_MAX], in[LINK_PING_MAX];
+    struct msg_ping *ping = (struct msg_ping *)out;
     struct ring_msg msg;
-    int rc = ring_push(&l->tx, MSG_PING, 0, id, &ping, sizeof(ping));
+    int rc;
 
+    if (size < sizeof(*ping) || size > sizeof(out))
+        return -EMSGSIZE;
+    /* A pattern the answer must bring back intact. */
+    for (uint32_t i = 0; i < size; i++)
+        out[i] = (uint8_t)(id * 31 + i);
+    ping->sent_at = start;
+    rc = ring_push(&l->tx, MSG_PING, 0, id, out, size);
     if (rc)
         return rc;
     while (read_sysreg(cntvct_el0) - start < freq / 1000 * ANSWER_TIMEOUT_MS) {
-        rc = ring_pop(&l->rx, &msg, &pong, sizeof(pong));
+        rc = ring_pop(&l->rx, &msg, in, sizeof(in));
         if (rc == -EAGAIN || rc == -EBADMSG || rc == -EPROTO) {
             cpu_relax();
             continue;
         }
-        if (rc == 0 && msg.request_id == id && msg.length == sizeof(pong) &&
-            pong.sent_at == ping.sent_at) {
+        if (rc == 0 && msg.request_id == id && msg.length == size && !memcmp(in, out, size)) {
             *ticks = read_sysreg(cntvct_el0) - start;
             return 0;
         }

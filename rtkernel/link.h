@@ -10,6 +10,8 @@
 
 #include "ring.h"
 
+#define LINK_PING_MAX 256   /* bytes a ping may carry */
+
 struct link {
     const char *peer;
     struct ring tx, rx;
@@ -20,8 +22,9 @@ struct link {
 /* The link to partition peer, attached on first use; NULL if the layout has no channel
  * to it or its rings are not usable. */
 struct link *link_to(const char *peer);
-/* One ping: 0 and the round trip in counter ticks, or a negative error. */
-int link_ping(struct link *l, uint64_t *ticks);
+/* One ping carrying size bytes (at least sizeof(struct msg_ping), at most the ring's
+ * payload): 0 and the round trip in counter ticks, or a negative error. */
+int link_ping(struct link *l, uint32_t size, uint64_t *ticks);
 /* Words for an error link_ping returned. */
 const char *link_error(struct link *l, int rc);
 

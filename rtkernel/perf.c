@@ -1,6 +1,6 @@
 /*
  * The RT shell's view of the hypervisor's counters (`perf`, `perf json`, `perf reset`)
- * and the latency benchmarks (`bench hvc N`), measured with this core's PMU cycle
+ * and the latency benchmarks (`bench hvc N`, `bench ring N`), measured with this core's PMU cycle
  * counter and the generic timer.
  */
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "aarch64.h"
 #include "esr.h"
 #include "guest.h"
+#include "link.h"
 #include "perf.h"
 #include "shell.h"
 
@@ -143,17 +144,45 @@ static void pmu_start(void)
     isb();
 }
 
+/* rt -> ai -> rt with a 64-byte message, cycles and ticks per round trip. */
+static void bench_ring(unsigned n, uint64_t *cycles, uint64_t *ticks)
+{
+    struct link *l = link_to("ai");
+    unsigned done = 0;
+
+    if (!l) {
+        kprintf("bench ring: no channel to ai in the layout\n");
+        return;
+    }
+    for (; done < n; done++) {
+        uint64_t c0 = read_sysreg(pmccntr_el0);
+        int rc = link_ping(l, 64, &ticks[done]);
+
+        cycles[done] = read_sysreg(pmccntr_el0) - c0;
+        if (rc) {
+            kprintf("bench ring: %s\n", link_error(l, rc));
+            break;
+        }
+    }
+    if (done)
+        report("ring round trip rt->ai->rt (64-byte message)", cycles, ticks, done);
+}
+
 void cmd_bench(int argc, char **argv)
 {
     static uint64_t cycles[BENCH_MAX], ticks[BENCH_MAX];
     unsigned long n = 0;
 
-    if (argc != 3 || strcmp(argv[1], "hvc") || !shell_parse_count(argv[2], &n) || !n ||
-        n > BENCH_MAX) {
-        kprintf("usage: bench hvc <runs 1-%d>\n", BENCH_MAX);
+    if (argc != 3 || (strcmp(argv[1], "hvc") && strcmp(argv[1], "ring")) ||
+        !shell_parse_count(argv[2], &n) || !n || n > BENCH_MAX) {
+        kprintf("usage: bench hvc|ring <runs 1-%d>\n", BENCH_MAX);
         return;
     }
     pmu_start();
+    if (!strcmp(argv[1], "ring")) {
+        bench_ring((unsigned)n, cycles, ticks);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         uint64_t t0 = read_sysreg(cntvct_el0), c0 = read_sysreg(pmccntr_el0), c1, t1;
 

@@ -8,6 +8,7 @@
 #include "guest.h"
 #include "kprintf.h"
 #include "link.h"
+#include "msg.h"
 #include "shell.h"
 
 #define MAX_ARGS 8
@@ -145,7 +146,7 @@ static void cmd_ping(int argc, char **argv)
     }
     for (unsigned long i = 0; i < count; i++) {
         uint64_t ticks;
-        int rc = link_ping(l, &ticks);
+        int rc = link_ping(l, sizeof(struct msg_ping), &ticks);
 
         if (rc) {
             kprintf("ping: %s\n", link_error(l, rc));
@@ -181,7 +182,8 @@ static const struct command commands[] = {
       cmd_restart },
     { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping },
     { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
-    { "bench", "hvc <n>", "hypercall round trip: min, p50, p90, p99, max", cmd_bench },
+    { "bench", "hvc|ring <n>", "hypercall or ring round trip: min, p50, p90, p99, max",
+      cmd_bench },
     { "echo", "<text>", "print the text", cmd_echo },
 };
 

@@ -74,8 +74,10 @@ static bool accept_request(uint16_t type)
 
 /*
  * Serve requests from the RT partition on the rt channel. Until doorbells exist the ring
- * is polled, sleeping in WFI (the hypervisor wakes the core within a millisecond).
+ * is polled: busily for a while after each message (requests come in bursts), then
+ * sleeping in WFI between looks (the hypervisor wakes the core within a millisecond).
  */
+#define BUSY_POLL_US 200
 static void serve_rt(void)
 {
     const struct guest_channel *ch = guest_channel("rt");
@@ -89,13 +91,17 @@ static void serve_rt(void)
         kprintf("aios: no usable channel to rt\n");
         return;
     }
+    uint64_t freq = read_sysreg(cntfrq_el0), last = 0;
+
     for (;;) {
         int rc = ring_pop(&rx, &msg, payload, sizeof(payload));
 
         if (rc == -EAGAIN || rc == -EPROTO) {
-            wfi();
+            if (read_sysreg(cntvct_el0) - last > freq / 1000000 * BUSY_POLL_US)
+                wfi();
             continue;
         }
+        last = read_sysreg(cntvct_el0);
         if (rc)
             continue;   /* rejected and counted by the ring */
         /* MSG_PING: the answer carries the request back unchanged. */

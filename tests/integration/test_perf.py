@@ -66,5 +66,16 @@ def test_bench_hvc_prints_five_figures(boot):
         assert m, out
         figures = [int(x) for x in m.groups()]
         assert figures == sorted(figures)
-    assert "usage: bench hvc" in s.command("bench hvc 0")
-    assert "usage: bench hvc" in s.command("bench ring 10")
+    assert "usage: bench hvc|ring" in s.command("bench hvc 0")
+    assert "usage: bench hvc|ring" in s.command("bench irq 10")
+
+
+def test_bench_ring_prints_five_figures(boot):
+    s = boot()
+    out = s.command("bench ring 200")
+    assert "ring round trip rt->ai->rt (64-byte message), 200 runs:" in out
+    for unit in ("cycles", "ns"):
+        m = re.search(unit + r":\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
+        assert m, out
+        figures = [int(x) for x in m.groups()]
+        assert figures == sorted(figures)
