@@ -57,7 +57,7 @@ HYP_OBJ := $(patsubst %,$(B)/target/%.o,$(basename $(HYP_SRC))) $(COMMON_OBJ)
 GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
              $(B)/target/shared/lib/line.o $(B)/target/shared/lib/ring.o $(COMMON_OBJ)
 RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o \
-             $(B)/target/rtkernel/perf.o $(B)/target/shared/lib/esr.o
+             $(B)/target/rtkernel/perf.o $(B)/target/rtkernel/isolation.o $(B)/target/shared/lib/esr.o
 AIOS_OBJ  := $(B)/target/aios/runtime/main.o
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 

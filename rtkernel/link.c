@@ -17,7 +17,7 @@ static unsigned nlinks;
 
 static bool accept_answer(uint16_t type)
 {
-    return type == MSG_PONG;
+    return type == MSG_PONG || type == MSG_PROBE_DONE;
 }
 
 struct link *link_to(const char *peer)
@@ -72,6 +72,26 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks)
         l->stray++;   /* an old answer, or one that does not match what we sent */
     }
     return -ETIMEDOUT;
+}
+
+int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id)
+{
+    *id = ++l->next_request;
+    return ring_push(&l->tx, type, 0, *id, payload, size);
+}
+
+bool link_answered(struct link *l, uint64_t id, uint16_t type)
+{
+    static uint8_t in[RING_MAX_SLOT];
+    struct ring_msg msg;
+    int rc;
+
+    while ((rc = ring_pop(&l->rx, &msg, in, sizeof(in))) != -EAGAIN && rc != -EPROTO) {
+        if (rc == 0 && msg.request_id == id && msg.type == type)
+            return true;
+        l->stray++;
+    }
+    return false;
 }
 
 const char *link_error(struct link *l, int rc)

@@ -6,6 +6,7 @@
 #ifndef RT_LINK_H
 #define RT_LINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ring.h"
@@ -25,6 +26,10 @@ struct link *link_to(const char *peer);
 /* One ping carrying size bytes (at least sizeof(struct msg_ping), at most the ring's
  * payload): 0 and the round trip in counter ticks, or a negative error. */
 int link_ping(struct link *l, uint32_t size, uint64_t *ticks);
+/* Send one request; *id is what its answer will carry. 0 or a ring error. */
+int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id);
+/* Whether an answer of this type to request id has arrived (other messages are dropped). */
+bool link_answered(struct link *l, uint64_t id, uint16_t type);
 /* Words for an error link_ping returned. */
 const char *link_error(struct link *l, int rc);
 

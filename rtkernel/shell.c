@@ -181,6 +181,8 @@ static const struct command commands[] = {
     { "restart", "<partition>", "stop a partition and start it again from its verified image",
       cmd_restart },
     { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping },
+    { "isolation-test", "<partition>", "have it touch memory it does not own; all must be refused",
+      cmd_isolation_test },
     { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
     { "bench", "hvc|ring <n>", "hypercall or ring round trip: min, p50, p90, p99, max",
       cmd_bench },
@@ -191,7 +193,7 @@ static void cmd_help(int argc, char **argv)
 {
     (void)argc, (void)argv;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        kprintf("  %-11s %-16s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        kprintf("  %-14s %-16s %s\n", commands[i].name, commands[i].args, commands[i].help);
     kprintf("Keys: Backspace erases, Ctrl-C drops the line, Ctrl-] then a digit switches the console.\n");
 }
 

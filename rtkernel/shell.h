@@ -17,6 +17,7 @@ bool shell_parse_count(const char *s, unsigned long *out);
 /* Commands living in their own files. */
 void cmd_perf(int argc, char **argv);
 void cmd_bench(int argc, char **argv);
+void cmd_isolation_test(int argc, char **argv);
 
 /* Run one command line; output through the console. */
 void shell_execute(char *line);

@@ -69,7 +69,32 @@ void kernel_main(void)
 
 static bool accept_request(uint16_t type)
 {
-    return type == MSG_PING;
+    return type == MSG_PING || type == MSG_PROBE;
+}
+
+/*
+ * The RT shell's isolation test asks us to touch memory we do not own. We map it in our
+ * own stage-1 table and access it; the hypervisor must stop us right there. If the access
+ * completes, we say so: isolation is broken.
+ */
+static void probe(struct ring *tx, const struct ring_msg *msg, const void *payload)
+{
+    struct msg_probe pr;
+    uint64_t page;
+
+    if (msg->length != sizeof(pr))
+        return;
+    memcpy(&pr, payload, sizeof(pr));
+    page = pr.address & ~0xfffull;
+    if (guest_map_range(page, 4096, pr.device)) {
+        kprintf("aios: isolation test: cannot map 0x%llx here\n", (unsigned long long)page);
+        return;
+    }
+    if (pr.write)
+        *(volatile uint32_t *)(uintptr_t)(pr.address & ~3ull) = 0;
+    else
+        (void)*(volatile uint32_t *)(uintptr_t)(pr.address & ~3ull);
+    ring_push(tx, MSG_PROBE_DONE, 0, msg->request_id, &pr, sizeof(pr));
 }
 
 /*
@@ -104,6 +129,10 @@ static void serve_rt(void)
         last = read_sysreg(cntvct_el0);
         if (rc)
             continue;   /* rejected and counted by the ring */
+        if (msg.type == MSG_PROBE) {
+            probe(&tx, &msg, payload);
+            continue;
+        }
         /* MSG_PING: the answer carries the request back unchanged. */
         while (ring_push(&tx, MSG_PONG, 0, msg.request_id, payload, msg.length) == -EAGAIN)
             wfi();

@@ -48,6 +48,38 @@ static void partition_restart(struct vcpu *v, struct trap_frame *f)
     f->x[0] = (uint64_t)(int64_t)partition_request_restart(target, v->part->index);
 }
 
+static void partition_faults(struct trap_frame *f)
+{
+    struct partition *p = partition_by_index(f->x[1]);
+
+    if (!p) {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+        return;
+    }
+    spin_lock(&p->lock);
+    f->x[0] = SMCCC_SUCCESS;
+    f->x[1] = p->faults;
+    f->x[2] = p->last_fault_ipa;
+    f->x[3] = p->last_fault_esr;
+    spin_unlock(&p->lock);
+}
+
+static void platform_region(struct trap_frame *f)
+{
+    extern uint8_t __image_start[], __image_end[];
+
+    f->x[0] = SMCCC_SUCCESS;
+    if (f->x[1] == HYP_REGION_HYPERVISOR) {
+        f->x[1] = (uintptr_t)__image_start;
+        f->x[2] = (uintptr_t)(__image_end - __image_start);
+    } else if (f->x[1] == HYP_REGION_GICD) {
+        f->x[1] = board.gicd.base;
+        f->x[2] = board.gicd.size;
+    } else {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+    }
+}
+
 static void perf_read(struct trap_frame *f)
 {
     uint64_t core = f->x[1], counter = f->x[2];
@@ -103,6 +135,12 @@ void hypercall_handle(struct vcpu *v, struct trap_frame *f)
         break;
     case HYP_CALL_PERF_RESET:
         perf_reset(v, f);
+        break;
+    case HYP_CALL_PARTITION_FAULTS:
+        partition_faults(f);
+        break;
+    case HYP_CALL_PLATFORM_REGION:
+        platform_region(f);
         break;
     default:
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;

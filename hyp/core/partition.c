@@ -215,11 +215,26 @@ int partition_request_restart(struct partition *p, unsigned requester)
     return SMCCC_SUCCESS;
 }
 
-void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what)
+/* An access outside the partition's memory: recorded for HYP_CALL_PARTITION_FAULTS, then
+ * handled like any fault. */
+void partition_stage2_fault(struct vcpu *v, struct trap_frame *f, uint64_t ipa, uint64_t esr,
+                            const char *what)
 {
     struct partition *p = v->part;
 
     perf_count(PERF_STAGE2_FAULTS);
+    spin_lock(&p->lock);
+    p->last_fault_ipa = ipa;
+    p->last_fault_esr = esr;
+    p->faults++;
+    spin_unlock(&p->lock);
+    partition_fault(v, f, what);
+}
+
+void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what)
+{
+    struct partition *p = v->part;
+
     spin_lock(&p->lock);
     if (p->state != PARTITION_RUNNING) {
         /* A sibling vCPU already stopped the partition. */

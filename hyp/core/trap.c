@@ -100,7 +100,7 @@ static void handle_dabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
     ksnprintf(what, sizeof(what), "stage-2 fault: %s 0x%llx, not its memory, %s, PC 0x%llx",
               d.write ? "write to" : "read from", (unsigned long long)ipa, desc,
               (unsigned long long)f->elr);
-    partition_fault(v, f, what);
+    partition_stage2_fault(v, f, ipa, esr, what);
 }
 
 static void handle_iabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
@@ -110,7 +110,7 @@ static void handle_iabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
     esr_describe(esr, desc, sizeof(desc));
     ksnprintf(what, sizeof(what), "stage-2 fault: execute at 0x%llx, not its memory, %s",
               (unsigned long long)fault_ipa(), desc);
-    partition_fault(v, f, what);
+    partition_stage2_fault(v, f, fault_ipa(), esr, what);
 }
 
 static const trap_handler sync_handlers[ESR_EC_MASK + 1] = {

@@ -71,6 +71,8 @@ struct partition {
     volatile unsigned stop_requester;   /* partition whose request stopped this one */
     unsigned restarts;          /* every restart, requested or after a fault */
     unsigned fault_restarts;    /* the ones the restart limit counts */
+    uint64_t faults;            /* stage-2 faults, ever */
+    uint64_t last_fault_ipa, last_fault_esr;
 };
 
 struct core {
@@ -123,6 +125,8 @@ int partitions_create(void);
 void vcpu_run(struct core *core) __attribute__((noreturn));
 void vcpu_check_stop(struct vcpu *v, struct trap_frame *f);
 void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what);
+void partition_stage2_fault(struct vcpu *v, struct trap_frame *f, uint64_t ipa, uint64_t esr,
+                            const char *what);
 int partition_request_restart(struct partition *p, unsigned requester);
 void partitions_load_all(void);
 void channels_format(void);

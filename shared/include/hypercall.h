@@ -47,6 +47,15 @@
 /* Zero every core's counters. Only where the layout grants perf-control. */
 #define HYP_CALL_PERF_RESET      HYP_CALL(0x05)
 
+/* x1 = partition index. Returns x0 = 0, x1 = stage-2 faults so far, x2 = address of the
+ * last one, x3 = its ESR; -3 for a bad index. */
+#define HYP_CALL_PARTITION_FAULTS HYP_CALL(0x06)
+/* x1 = HYP_REGION_*. Returns x0 = 0, x1 = physical base, x2 = size; -3 otherwise. For
+ * diagnostics such as the RT shell's isolation test: none of it is mapped anywhere. */
+#define HYP_CALL_PLATFORM_REGION HYP_CALL(0x07)
+#define HYP_REGION_HYPERVISOR    0   /* the hypervisor's own image */
+#define HYP_REGION_GICD          1   /* the physical GIC distributor */
+
 #define HYP_VERSION_MAJOR        0
 #define HYP_VERSION_MINOR        1
 

@@ -35,3 +35,21 @@ def test_ping_a_failed_partition_times_out_with_its_state(boot):
     s.seen(r"restart limit 2 reached, stopped for good")
     out = s.command("ping ai")
     assert "no answer from ai within 1000 ms (ai is failed)" in out, out
+
+
+def test_isolation_test_every_attempt_refused_and_ai_comes_back(boot):
+    s = boot()
+    out = s.command("isolation-test ai", timeout=240)
+    for what in ("rt memory", "hypervisor memory", "GIC distributor"):
+        for access in ("read", "write"):
+            assert re.search(rf"{access}\s+{what}\s+0x[0-9a-f]+\s+refused: stage-2 fault at 0x[0-9a-f]+, "
+                             rf"ESR 0x[0-9a-f]+ \(data abort from a lower EL, {access}", out), (what, access, out)
+    assert "isolation-test ai: 6 of 6 attempts refused" in out
+    assert "NOT REFUSED" not in out
+    # Each attempt was logged by the hypervisor, and the partition is back.
+    assert len(re.findall(r"\[hyp\] partition ai: stage-2 fault", s.output())) == 6
+    rows = s.partitions()
+    assert rows["ai"][1] == "running"
+    assert "pong from ai: request" in s.command("ping ai")
+    assert "usage: isolation-test <partition>" in s.command("isolation-test")
+    assert "no channel to a partition 'rt'" in s.command("isolation-test rt")
