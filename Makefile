@@ -1,7 +1,10 @@
 # aios: split AI/real-time system for the Raspberry Pi 5, developed on QEMU virt.
 #
 #   make run      set up, build, boot the split system in QEMU to the RT shell
-#   make test     set up, build, run the host unit tests and the QEMU integration tests
+#   make test     set up, build, run the host unit tests, a short fuzz run and the QEMU
+#                 integration tests
+#   make bench    deterministic latency figures into bench/results/latency.json
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make          build everything (build/)
 #   make clean    remove build/
 #
@@ -156,7 +159,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 $(foreach t,$(FUZZ_TARGETS),$(eval $(B)/fuzz/fuzz_$(t): $(fuzz_src_$(t))))
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all setup run test unit integration fuzz fuzz-short clean
+.PHONY: all setup run test unit integration fuzz fuzz-short bench clean
 all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS) $(FUZZ_BINS)
 
 setup:
@@ -186,6 +189,11 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-short:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+
+# Deterministic latency figures (-icount shift=0) into bench/results/; never fails on speed.
+bench: setup
+	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img
+	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
 
 integration: all
 	$(Q)cd tests/integration && $(PYTEST) -q -p no:cacheprovider

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""Partition latency benchmarks, deterministic: boots the split system in QEMU with
+-icount shift=0 (the PMU cycle counter then counts instructions), runs the RT shell's
+benchmarks and writes bench/results/latency.json. Prints figures; never fails on speed.
+
+usage: bench/latency.py BUILD_DIR RESULTS_DIR
+"""
+import json
+import os
+import re
+import sys
+
+import pexpect
+
+QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
+        "-m", "2G", "-nographic", "-nic", "none", "-icount", "shift=0"]
+RUNS = {"hvc": 1000, "ring": 200}
+FIGURES = ("min", "p50", "p90", "p99", "max")
+
+
+def run(child, command):
+    child.send(command + "\r")
+    child.expect(re.escape(command) + r"\r*\n")
+    child.expect_exact("rt> ")
+    return child.before
+
+
+def parse(out, unit):
+    m = re.search(unit + r":\s+" + r"\s+".join(f"{f} (\\d+)" for f in FIGURES), out)
+    if not m:
+        raise SystemExit(f"bench: no {unit} figures in:\n{out}")
+    return dict(zip(FIGURES, map(int, m.groups())))
+
+
+def main():
+    build, results = sys.argv[1], sys.argv[2]
+    layout = os.path.join(build, "qemu-virt")
+    child = pexpect.spawn("qemu-system-aarch64",
+                          QEMU + ["-kernel", os.path.join(layout, "hyp.img"),
+                                  "-initrd", os.path.join(layout, "bundle.img")],
+                          encoding="utf-8", codec_errors="replace", timeout=600)
+    child.expect(r"\[ai\] aios: cpu 1 ready")
+    child.send("\r")
+    child.expect_exact("rt> ")
+    report = {
+        "conditions": "QEMU virt, 4 x cortex-a76, -icount shift=0: cycles are instructions",
+        "hypercall_round_trip": None,
+        "ring_round_trip_64B": None,
+    }
+    for name, key in (("hvc", "hypercall_round_trip"), ("ring", "ring_round_trip_64B")):
+        out = run(child, f"bench {name} {RUNS[name]}")
+        report[key] = {"runs": RUNS[name], "instructions": parse(out, "cycles"),
+                       "ns_virtual": parse(out, "ns")}
+    child.terminate(force=True)
+    os.makedirs(results, exist_ok=True)
+    path = os.path.join(results, "latency.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(json.dumps(report, indent=2))
+    print(f"bench: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
