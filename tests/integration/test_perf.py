@@ -9,6 +9,15 @@ def perf_json(s):
     return json.loads(line)
 
 
+def assert_five_figures(out):
+    """min <= p50 <= p90 <= p99 <= max, in cycles and in ns."""
+    for unit in ("cycles", "ns"):
+        m = re.search(unit + r":\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
+        assert m, out
+        figures = [int(x) for x in m.groups()]
+        assert figures == sorted(figures)
+
+
 def test_perf_json_has_counters_for_every_core(boot):
     s = boot()
     data = perf_json(s)
@@ -61,11 +70,7 @@ def test_bench_hvc_prints_five_figures(boot):
     s = boot()
     out = s.command("bench hvc 1000")
     assert "hypercall round trip (HYP_CALL_VERSION), 1000 runs:" in out
-    for unit in ("cycles", "ns"):
-        m = re.search(unit + r":\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
-        assert m, out
-        figures = [int(x) for x in m.groups()]
-        assert figures == sorted(figures)
+    assert_five_figures(out)
     assert "usage: bench hvc|ring" in s.command("bench hvc 0")
     assert "usage: bench hvc|ring" in s.command("bench irq 10")
 
@@ -74,8 +79,4 @@ def test_bench_ring_prints_five_figures(boot):
     s = boot()
     out = s.command("bench ring 200")
     assert "ring round trip rt->ai->rt (64-byte message), 200 runs:" in out
-    for unit in ("cycles", "ns"):
-        m = re.search(unit + r":\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
-        assert m, out
-        figures = [int(x) for x in m.groups()]
-        assert figures == sorted(figures)
+    assert_five_figures(out)
