@@ -50,12 +50,12 @@ static uint64_t faults_of(unsigned index, uint64_t *ipa, uint64_t *esr)
 /* Wait until the partition runs and answers a ping again. */
 static bool back_up(struct link *l, unsigned index)
 {
-    uint64_t start = now_ms(), ticks;
+    uint64_t start = now_ms(), ticks, cycles;
     struct hyp_partition_info info;
 
     while (now_ms() - start < COMEBACK_MS) {
         if (!hyp_partition_info(index, &info) && info.state == PARTITION_RUNNING &&
-            !link_ping(l, sizeof(struct msg_ping), &ticks))
+            !link_ping(l, sizeof(struct msg_ping), &ticks, &cycles))
             return true;
     }
     return false;

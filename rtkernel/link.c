@@ -9,6 +9,7 @@
 #include "kprintf.h"
 #include "link.h"
 #include "msg.h"
+#include "shell.h"
 
 #define ANSWER_TIMEOUT_MS 1000
 
@@ -38,12 +39,14 @@ struct link *link_to(const char *peer)
                              accept_answer))
         return NULL;
     nlinks++;
+    perf_show_link(l);
     return l;
 }
 
-int link_ping(struct link *l, uint32_t size, uint64_t *ticks)
+int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
 {
     uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
+    uint64_t c0 = read_sysreg(pmccntr_el0);
     uint64_t id = ++l->next_request;
     static uint8_t out[LINK_PING_MAX], in[LINK_PING_MAX];
     struct msg_ping *ping = (struct msg_ping *)out;
@@ -67,6 +70,8 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks)
         }
         if (rc == 0 && msg.request_id == id && msg.length == size && !memcmp(in, out, size)) {
             *ticks = read_sysreg(cntvct_el0) - start;
+            *cycles = read_sysreg(pmccntr_el0) - c0;
+            hist_record(HIST_RING_ROUND_TRIP, *cycles);
             return 0;
         }
         l->stray++;   /* an old answer, or one that does not match what we sent */

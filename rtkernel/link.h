@@ -23,9 +23,10 @@ struct link {
 /* The link to partition peer, attached on first use; NULL if the layout has no channel
  * to it or its rings are not usable. */
 struct link *link_to(const char *peer);
-/* One ping carrying size bytes (at least sizeof(struct msg_ping), at most the ring's
- * payload): 0 and the round trip in counter ticks, or a negative error. */
-int link_ping(struct link *l, uint32_t size, uint64_t *ticks);
+/* One ping carrying size bytes (at least sizeof(struct msg_ping), at most
+ * LINK_PING_MAX): 0 and the round trip in counter ticks and in cycles (also recorded in
+ * the ring round-trip histogram), or a negative error. */
+int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles);
 /* Send one request; *id is what its answer will carry. 0 or a ring error. */
 int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id);
 /* Whether an answer of this type to request id has arrived (other messages are dropped). */

@@ -11,6 +11,7 @@ void kernel_main(void)
             RT_VERSION_MAJOR, RT_VERSION_MINOR, guest.name,
             (unsigned long long)(guest.ram_size >> 20), (unsigned long long)guest.ram_base,
             guest.ncpus, guest.ncpus == 1 ? "" : "s");
+    perf_init();
     shell_run();
 }
 

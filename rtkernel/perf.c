@@ -1,7 +1,9 @@
 /*
- * The RT shell's view of the hypervisor's counters (`perf`, `perf json`, `perf reset`)
- * and the latency benchmarks (`bench hvc N`, `bench ring N`), measured with this core's PMU cycle
- * counter and the generic timer.
+ * The RT shell's view of the counters (`perf`, `perf json`, `perf reset`): the
+ * hypervisor's per-core counters, this kernel's ring counters per channel, and latency
+ * histograms (log2 buckets of cycles) of every hypercall and ring round trip it timed;
+ * and the latency benchmarks (`bench hvc N`, `bench ring N`), measured with this core's
+ * PMU cycle counter and the generic timer.
  */
 #include <string.h>
 
@@ -15,6 +17,74 @@
 #define BENCH_MAX 10000
 
 static const char *const counter_names[PERF_NAMED_COUNTERS] = PERF_COUNTER_NAMES;
+static const char *const hist_names[HIST_COUNT] = { "hvc_round_trip", "ring_round_trip" };
+static uint64_t hists[HIST_COUNT][64];
+static const struct link *links[GUEST_MAX_CHANNELS];
+static unsigned nlinks;
+
+/* Bucket k holds values in [2^k, 2^(k+1)); 0 goes to bucket 0. */
+void hist_record(enum rt_hist h, uint64_t cycles)
+{
+    hists[h][cycles ? 63 - __builtin_clzll(cycles) : 0]++;
+}
+
+void perf_show_link(const struct link *l)
+{
+    for (unsigned i = 0; i < nlinks; i++)
+        if (links[i] == l)
+            return;
+    if (nlinks < GUEST_MAX_CHANNELS)
+        links[nlinks++] = l;
+}
+
+static void print_hists_text(void)
+{
+    for (unsigned h = 0; h < HIST_COUNT; h++) {
+        kprintf("%s (cycles, log2 buckets):", hist_names[h]);
+        for (unsigned b = 0; b < 64; b++)
+            if (hists[h][b])
+                kprintf(" [2^%u] %llu", b, (unsigned long long)hists[h][b]);
+        kprintf("\n");
+    }
+    for (unsigned i = 0; i < nlinks; i++) {
+        const struct ring_stats *tx = &links[i]->tx.stats, *rx = &links[i]->rx.stats;
+
+        kprintf("ring to %s: sent %llu; from %s: received %llu, rejected index %llu length %llu "
+                "type %llu torn %llu, stray answers %llu\n", links[i]->peer,
+                (unsigned long long)tx->sent, links[i]->peer, (unsigned long long)rx->received,
+                (unsigned long long)rx->rejected_index, (unsigned long long)rx->rejected_length,
+                (unsigned long long)rx->rejected_type, (unsigned long long)rx->rejected_torn,
+                (unsigned long long)links[i]->stray);
+    }
+}
+
+static void print_hists_json(void)
+{
+    kprintf(", \"histograms\": {");
+    for (unsigned h = 0; h < HIST_COUNT; h++) {
+        bool first = true;
+
+        kprintf("%s\"%s\": {\"unit\": \"cycles\", \"log2_buckets\": {", h ? ", " : "", hist_names[h]);
+        for (unsigned b = 0; b < 64; b++)
+            if (hists[h][b]) {
+                kprintf("%s\"%u\": %llu", first ? "" : ", ", b, (unsigned long long)hists[h][b]);
+                first = false;
+            }
+        kprintf("}}");
+    }
+    kprintf("}, \"rings\": {");
+    for (unsigned i = 0; i < nlinks; i++) {
+        const struct ring_stats *tx = &links[i]->tx.stats, *rx = &links[i]->rx.stats;
+
+        kprintf("%s\"%s\": {\"sent\": %llu, \"received\": %llu, \"rejected_index\": %llu, "
+                "\"rejected_length\": %llu, \"rejected_type\": %llu, \"rejected_torn\": %llu, "
+                "\"stray\": %llu}", i ? ", " : "", links[i]->peer, (unsigned long long)tx->sent,
+                (unsigned long long)rx->received, (unsigned long long)rx->rejected_index,
+                (unsigned long long)rx->rejected_length, (unsigned long long)rx->rejected_type,
+                (unsigned long long)rx->rejected_torn, (unsigned long long)links[i]->stray);
+    }
+    kprintf("}");
+}
 
 /* The partition that owns a physical core, or "-". */
 static const char *core_owner(unsigned core, struct hyp_partition_info *info)
@@ -75,18 +145,23 @@ static void print_json(void)
             }
         kprintf("}}");
     }
-    kprintf("]}\n");
+    kprintf("]");
+    print_hists_json();
+    kprintf("}\n");
 }
 
 void cmd_perf(int argc, char **argv)
 {
-    if (argc == 1)
+    if (argc == 1) {
         print_text();
+        print_hists_text();
+    }
     else if (argc == 2 && !strcmp(argv[1], "json"))
         print_json();
     else if (argc == 2 && !strcmp(argv[1], "reset")) {
         int rc = hyp_perf_reset();
 
+        memset(hists, 0, sizeof(hists));
         kprintf(rc == SMCCC_SUCCESS ? "counters reset\n"
                                     : "perf reset: not granted to this partition by the layout\n");
     } else
@@ -136,7 +211,7 @@ static void report(const char *what, uint64_t *cycles, uint64_t *ticks, unsigned
 
 /* Cycle counter on, counting at EL2 as well (PMCCFILTR_EL0.NSH): a hypercall's cost
  * is mostly spent there. */
-static void pmu_start(void)
+void perf_init(void)
 {
     write_sysreg(pmccfiltr_el0, 1ull << 27);
     write_sysreg(pmcntenset_el0, 1ull << 31);
@@ -155,10 +230,8 @@ static void bench_ring(unsigned n, uint64_t *cycles, uint64_t *ticks)
         return;
     }
     for (; done < n; done++) {
-        uint64_t c0 = read_sysreg(pmccntr_el0);
-        int rc = link_ping(l, 64, &ticks[done]);
+        int rc = link_ping(l, 64, &ticks[done], &cycles[done]);
 
-        cycles[done] = read_sysreg(pmccntr_el0) - c0;
         if (rc) {
             kprintf("bench ring: %s\n", link_error(l, rc));
             break;
@@ -178,7 +251,6 @@ void cmd_bench(int argc, char **argv)
         kprintf("usage: bench hvc|ring <runs 1-%d>\n", BENCH_MAX);
         return;
     }
-    pmu_start();
     if (!strcmp(argv[1], "ring")) {
         bench_ring((unsigned)n, cycles, ticks);
         return;
@@ -193,6 +265,7 @@ void cmd_bench(int argc, char **argv)
         t1 = read_sysreg(cntvct_el0);
         cycles[i] = c1 - c0;
         ticks[i] = t1 - t0;
+        hist_record(HIST_HVC_ROUND_TRIP, cycles[i]);
     }
     report("hypercall round trip (HYP_CALL_VERSION)", cycles, ticks, (unsigned)n);
 }

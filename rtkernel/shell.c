@@ -145,8 +145,8 @@ static void cmd_ping(int argc, char **argv)
         return;
     }
     for (unsigned long i = 0; i < count; i++) {
-        uint64_t ticks;
-        int rc = link_ping(l, sizeof(struct msg_ping), &ticks);
+        uint64_t ticks, cycles;
+        int rc = link_ping(l, sizeof(struct msg_ping), &ticks, &cycles);
 
         if (rc) {
             kprintf("ping: %s\n", link_error(l, rc));

@@ -14,6 +14,14 @@
 /* A decimal count; false for anything else (sign, letters, overflow). */
 bool shell_parse_count(const char *s, unsigned long *out);
 
+/* Latency histograms the shell keeps: log2 buckets of cycles (PMU cycle counter). */
+enum rt_hist { HIST_HVC_ROUND_TRIP, HIST_RING_ROUND_TRIP, HIST_COUNT };
+void perf_init(void);                       /* cycle counter on; at boot */
+void hist_record(enum rt_hist h, uint64_t cycles);
+/* Links (channels) whose ring counters `perf` prints. */
+struct link;
+void perf_show_link(const struct link *l);
+
 /* Commands living in their own files. */
 void cmd_perf(int argc, char **argv);
 void cmd_bench(int argc, char **argv);

@@ -80,3 +80,20 @@ def test_bench_ring_prints_five_figures(boot):
     out = s.command("bench ring 200")
     assert "ring round trip rt->ai->rt (64-byte message), 200 runs:" in out
     assert_five_figures(out)
+
+
+def test_perf_has_histograms_and_ring_counters(boot):
+    s = boot()
+    s.command("ping ai 20")
+    s.command("bench hvc 50")
+    data = perf_json(s)
+    ring = data["histograms"]["ring_round_trip"]
+    assert ring["unit"] == "cycles"
+    assert sum(ring["log2_buckets"].values()) == 20
+    assert sum(data["histograms"]["hvc_round_trip"]["log2_buckets"].values()) == 50
+    assert data["rings"]["ai"]["sent"] == 20
+    assert data["rings"]["ai"]["received"] == 20
+    assert all(data["rings"]["ai"][k] == 0 for k in
+               ("rejected_index", "rejected_length", "rejected_type", "rejected_torn"))
+    s.command("perf reset")
+    assert perf_json(s)["histograms"]["ring_round_trip"]["log2_buckets"] == {}
