@@ -51,6 +51,7 @@ COMMON_OBJ := $(B)/target/shared/arch/reloc.o $(B)/target/shared/lib/string.o \
               $(B)/target/shared/lib/kprintf.o $(B)/target/shared/lib/pgtable.o
 
 HYP_SRC := hyp/arch/aarch64/head.S hyp/arch/aarch64/vectors.S hyp/arch/aarch64/gic.c \
+    hyp/arch/aarch64/gich.c hyp/core/vgic.c \
     hyp/arch/aarch64/mmu.c hyp/core/main.c hyp/core/board.c hyp/core/layout.c \
     hyp/core/partition.c hyp/core/console.c hyp/core/vuart.c shared/lib/esr.c \
     hyp/core/trap.c hyp/core/hypercall.c hyp/core/guest_fdt.c hyp/core/bundle_reader.c \
@@ -127,7 +128,7 @@ $(B)/host/mkbundle: tools/mkbundle.c shared/lib/sha256.c
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $^ -lfdt -o $@
 
-UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring
+UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -137,6 +138,7 @@ unit_src_esr     := shared/lib/esr.c shared/lib/kprintf.c
 unit_src_line    := shared/lib/line.c
 unit_src_bundle  := hyp/core/bundle_reader.c
 unit_src_ring    := shared/lib/ring.c
+unit_src_vgic    := hyp/core/vgic.c
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 
 $(B)/host/tests/test_%: tests/unit/test_%.c

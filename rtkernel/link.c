@@ -34,6 +34,7 @@ struct link *link_to(const char *peer)
     l = &links[nlinks];
     memset(l, 0, sizeof(*l));
     l->peer = ch->peer;
+    l->channel = ch;
     if (ring_attach_producer(&l->tx, (void *)(uintptr_t)(ch->base + ch->tx_offset), ch->ring_size) ||
         ring_attach_consumer(&l->rx, (void *)(uintptr_t)(ch->base + ch->rx_offset), ch->ring_size,
                              accept_answer))
@@ -62,6 +63,7 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
     rc = ring_push(&l->tx, MSG_PING, 0, id, out, size);
     if (rc)
         return rc;
+    hyp_doorbell(l->channel);
     while (read_sysreg(cntvct_el0) - start < freq / 1000 * ANSWER_TIMEOUT_MS) {
         rc = ring_pop(&l->rx, &msg, in, sizeof(in));
         if (rc == -EAGAIN || rc == -EBADMSG || rc == -EPROTO) {
@@ -81,8 +83,13 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
 
 int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id)
 {
+    int rc;
+
     *id = ++l->next_request;
-    return ring_push(&l->tx, type, 0, *id, payload, size);
+    rc = ring_push(&l->tx, type, 0, *id, payload, size);
+    if (!rc)
+        hyp_doorbell(l->channel);
+    return rc;
 }
 
 bool link_answered(struct link *l, uint64_t id, uint16_t type)

@@ -13,8 +13,11 @@
 
 #define LINK_PING_MAX 256   /* bytes a ping may carry */
 
+struct guest_channel;
+
 struct link {
     const char *peer;
+    const struct guest_channel *channel;
     struct ring tx, rx;
     uint64_t next_request;
     uint64_t stray;        /* answers to no outstanding request */

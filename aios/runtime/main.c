@@ -81,12 +81,14 @@ static void probe(struct ring *tx, const struct ring_msg *msg, const void *paylo
 {
     struct msg_probe pr;
     uint64_t page;
+    int rc;
 
     if (msg->length != sizeof(pr))
         return;
     memcpy(&pr, payload, sizeof(pr));
     page = pr.address & ~0xfffull;
-    if (guest_map_range(page, 4096, pr.device)) {
+    rc = guest_map_range(page, 4096, pr.device);
+    if (rc && rc != -EEXIST) {
         kprintf("aios: isolation test: cannot map 0x%llx here\n", (unsigned long long)page);
         return;
     }
@@ -98,9 +100,11 @@ static void probe(struct ring *tx, const struct ring_msg *msg, const void *paylo
 }
 
 /*
- * Serve requests from the RT partition on the rt channel. Until doorbells exist the ring
- * is polled: busily for a while after each message (requests come in bursts), then
- * sleeping in WFI between looks (the hypervisor wakes the core within a millisecond).
+ * Serve requests from the RT partition on the rt channel. The RT side rings the
+ * channel's doorbell after each request; we wait for it in WFI (interrupts stay masked:
+ * WFI wakes on a pending one, and we acknowledge it here). Without a GIC the ring is
+ * polled: WFI then returns within a millisecond. After each message we poll busily for
+ * a while, since requests come in bursts.
  */
 #define BUSY_POLL_US 200
 static void serve_rt(void)
@@ -116,14 +120,21 @@ static void serve_rt(void)
         kprintf("aios: no usable channel to rt\n");
         return;
     }
+    if (!guest_gic_init() && ch->doorbell)
+        guest_irq_enable(ch->doorbell, guest_cpu_id());
     uint64_t freq = read_sysreg(cntfrq_el0), last = 0;
 
     for (;;) {
         int rc = ring_pop(&rx, &msg, payload, sizeof(payload));
 
         if (rc == -EAGAIN || rc == -EPROTO) {
-            if (read_sysreg(cntvct_el0) - last > freq / 1000000 * BUSY_POLL_US)
+            if (read_sysreg(cntvct_el0) - last > freq / 1000000 * BUSY_POLL_US) {
+                unsigned irq;
+
                 wfi();
+                while ((irq = guest_irq_ack()) < 1020)
+                    guest_irq_eoi(irq);
+            }
             continue;
         }
         last = read_sysreg(cntvct_el0);

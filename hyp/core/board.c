@@ -118,7 +118,8 @@ static int parse_cpus(const void *fdt, struct board *b, char *err, size_t errlen
 static int parse_gic(const void *fdt, struct board *b, char *err, size_t errlen)
 {
     static const char *const compatible[] = { "arm,gic-400", "arm,cortex-a15-gic" };
-    int node = -1;
+    const fdt32_t *irqs;
+    int node = -1, len;
 
     for (unsigned i = 0; i < sizeof(compatible) / sizeof(compatible[0]) && node < 0; i++)
         node = fdt_node_offset_by_compatible(fdt, -1, compatible[i]);
@@ -128,6 +129,10 @@ static int parse_gic(const void *fdt, struct board *b, char *err, size_t errlen)
         reg_range(fdt, node, 2, &b->gich) || reg_range(fdt, node, 3, &b->gicv))
         return kfail(err, errlen, -EINVAL,
                     "GIC node lacks the virtualization extension regions (GICH, GICV)");
+    irqs = fdt_getprop(fdt, node, "interrupts", &len);
+    if (!irqs || len < 12 || fdt32_to_cpu(irqs[0]) != 1)
+        return kfail(err, errlen, -EINVAL, "GIC node has no maintenance interrupt (a PPI)");
+    b->maintenance_intid = 16 + fdt32_to_cpu(irqs[1]);
     return 0;
 }
 

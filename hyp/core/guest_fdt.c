@@ -66,6 +66,23 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
     rc |= fdt_property_string(fdt, "method", "hvc");
     rc |= fdt_end_node(fdt);
 
+    if (cfg->has_gic) {
+        ksnprintf(name, sizeof(name), "interrupt-controller@%llx", (unsigned long long)cfg->gicd_ipa);
+        rc |= fdt_begin_node(fdt, name);
+        rc |= fdt_property_string(fdt, "compatible", "arm,cortex-a15-gic");
+        rc |= fdt_property_u32(fdt, "#interrupt-cells", 3);
+        rc |= fdt_property(fdt, "interrupt-controller", NULL, 0);
+        {
+            fdt32_t reg[8] = { cpu_to_fdt32(cfg->gicd_ipa >> 32), cpu_to_fdt32(cfg->gicd_ipa),
+                               0, cpu_to_fdt32(0x1000),
+                               cpu_to_fdt32(cfg->gicc_ipa >> 32), cpu_to_fdt32(cfg->gicc_ipa),
+                               0, cpu_to_fdt32(0x2000) };
+            rc |= fdt_property(fdt, "reg", reg, sizeof(reg));
+        }
+        rc |= fdt_property_u32(fdt, "phandle", 1);
+        rc |= fdt_end_node(fdt);
+    }
+
     ksnprintf(name, sizeof(name), "pl011@%llx", (unsigned long long)cfg->console_ipa);
     rc |= fdt_begin_node(fdt, name);
     rc |= fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell", sizeof("arm,pl011\0arm,primecell"));
@@ -88,6 +105,14 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
         rc |= fdt_property_u32(fdt, "aios,tx-offset", is_a ? 0 : half);
         rc |= fdt_property_u32(fdt, "aios,rx-offset", is_a ? half : 0);
         rc |= fdt_property_u32(fdt, "aios,ring-size", half);
+        rc |= fdt_property_u32(fdt, "aios,channel-index", c);
+        if (p->cfg->has_gic) {
+            /* The doorbell: SPI c, edge-triggered (GIC binding: <0 c 1>). */
+            fdt32_t irq[3] = { 0, cpu_to_fdt32(c), cpu_to_fdt32(1) };
+
+            rc |= fdt_property_u32(fdt, "interrupt-parent", 1);
+            rc |= fdt_property(fdt, "interrupts", irq, sizeof(irq));
+        }
         rc |= fdt_end_node(fdt);
     }
 

@@ -80,6 +80,31 @@ static void platform_region(struct trap_frame *f)
     }
 }
 
+static void doorbell(struct vcpu *v, struct trap_frame *f)
+{
+    const struct layout_channel *ch;
+    struct partition *peer;
+    uint32_t kick;
+
+    if (f->x[1] >= layout.nchannels) {
+        f->x[0] = (uint64_t)SMCCC_INVALID_PARAMETER;
+        return;
+    }
+    ch = &layout.channels[f->x[1]];
+    if (ch->a != v->part->index && ch->b != v->part->index) {
+        f->x[0] = (uint64_t)SMCCC_DENIED;
+        return;
+    }
+    peer = &partitions[ch->a == v->part->index ? ch->b : ch->a];
+    f->x[0] = SMCCC_SUCCESS;
+    if (!peer->cfg->has_gic)
+        return;   /* the peer polls */
+    spin_lock(&peer->lock);
+    kick = vgic_raise(&peer->vgic, 0, 32 + (unsigned)f->x[1]);
+    spin_unlock(&peer->lock);
+    vgic_kick(peer, kick);
+}
+
 static void perf_read(struct trap_frame *f)
 {
     uint64_t core = f->x[1], counter = f->x[2];
@@ -141,6 +166,9 @@ void hypercall_handle(struct vcpu *v, struct trap_frame *f)
         break;
     case HYP_CALL_PLATFORM_REGION:
         platform_region(f);
+        break;
+    case HYP_CALL_DOORBELL:
+        doorbell(v, f);
         break;
     default:
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;

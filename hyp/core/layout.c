@@ -9,6 +9,7 @@
  *                       restart-policy = "restart" | "stop";  restart-limit = <n>;
  *                       may-restart = "<partition>", ...;   (optional)
  *                       perf-control;   (optional: may reset the hypervisor's counters)
+ *                       gic = <gicd-hi gicd-lo gicc-hi gicc-lo>;   (optional: a virtual GICv2)
  *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
  *                       memory = <base-hi base-lo size-hi size-lo>;
  *                       slot-size = <bytes>;  slot-count = <n>;
@@ -106,6 +107,16 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
     if (!cells || len != 8)
         return kfail(err, errlen, -EINVAL, "partition %s: console must be <ipa-hi ipa-lo>", p->name);
     p->console_ipa = cells64(cells);
+
+    cells = fdt_getprop(fdt, node, "gic", &len);
+    if (cells && len != 16)
+        return kfail(err, errlen, -EINVAL, "partition %s: gic must be <gicd-hi gicd-lo gicc-hi gicc-lo>",
+                     p->name);
+    if (cells) {
+        p->has_gic = true;
+        p->gicd_ipa = cells64(cells);
+        p->gicc_ipa = cells64(cells + 2);
+    }
 
     s = fdt_getprop(fdt, node, "image", &len);
     if (!s || len < 1 || s[len - 1] != '\0')
@@ -306,6 +317,17 @@ int layout_validate(const struct layout *l, const struct board *b, char *err, si
             range_overlaps((struct range){ p->console_ipa, PAGE_SIZE }, p->mem))
             return kfail(err, errlen, -EINVAL, "partition %s: console 0x%llx is not a free 4 KiB page",
                         p->name, (unsigned long long)p->console_ipa);
+        if (p->has_gic) {
+            struct range gicd = { p->gicd_ipa, PAGE_SIZE }, gicc = { p->gicc_ipa, 2 * PAGE_SIZE };
+            struct range uart = { p->console_ipa, PAGE_SIZE };
+
+            if ((p->gicd_ipa | p->gicc_ipa) % PAGE_SIZE || range_overlaps(gicd, p->mem) ||
+                range_overlaps(gicc, p->mem) || range_overlaps(gicd, gicc) ||
+                range_overlaps(gicd, uart) || range_overlaps(gicc, uart))
+                return kfail(err, errlen, -EINVAL,
+                             "partition %s: gic pages must be page aligned and overlap nothing else",
+                             p->name);
+        }
         for (unsigned c = 0; c < p->ncores; c++) {
             if (p->cores[c] >= b->ncores)
                 return kfail(err, errlen, -EINVAL, "partition %s: core %u does not exist (board has %u)",

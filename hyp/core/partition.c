@@ -58,6 +58,11 @@ int partitions_create(void)
                 rc = pgtable_map(&p->s2, ch->mem.base, ch->mem.base, ch->mem.size,
                                  PGTABLE_R | PGTABLE_W);
         }
+        /* The hardware's virtual CPU interface where the partition expects its GICC (8 KiB:
+         * GICC_DIR is on the second page); the distributor page stays absent: emulated. */
+        if (!rc && cfg->has_gic)
+            rc = pgtable_map(&p->s2, cfg->gicc_ipa, board.gicv.base, 0x2000,
+                             PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE);
         if (rc)
             return rc;
         p->vttbr = (uint64_t)p->vmid << 48 | pgtable_root_pa(&p->s2);
@@ -136,6 +141,7 @@ static void partition_load(struct partition *p)
         return;
     }
     console_attach(p);
+    vgic_init(&p->vgic, p->nvcpus);
     /* The partition starts with its caches off: it must see the image in memory, and no
      * dirty line left from its previous run may be written back over what it writes. */
     dcache_clean_inval_poc(ram, cfg->mem.size);
@@ -316,6 +322,7 @@ static void vcpu_park(struct vcpu *v, struct trap_frame *f)
     v->seen_epoch = p->epoch;
     v->parked = false;
     reset_el1_state(v);
+    gich_reset(v);
     memset(f, 0, sizeof(*f));
     f->x[0] = v->context;
     f->elr = v->entry;
@@ -335,6 +342,7 @@ void vcpu_run(struct core *core)
 
     mmu_switch_partition(v->part);
     vcpu_park(v, core->frame);
+    gich_load(v);
     guest_enter(core->frame);
 }
 

@@ -30,11 +30,52 @@ static void account_sgis(struct vcpu *v, uint32_t sgis)
         perf_count(PERF_FOREIGN);
 }
 
+static bool has_virtual_interrupt(struct vcpu *v)
+{
+    bool pending;
+
+    if (!v->part->cfg->has_gic)
+        return false;
+    spin_lock(&v->part->lock);
+    pending = vgic_has_pending(&v->part->vgic, v->index);
+    spin_unlock(&v->part->lock);
+    return pending;
+}
+
 static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
-    /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). */
-    if (!(esr & 1))
+    /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). A vCPU with a
+     * virtual interrupt to take does not sleep: WFI completes at once, as on hardware. */
+    if (!(esr & 1) && !has_virtual_interrupt(v))
         account_sgis(v, core_idle());
+    f->elr += 4;
+}
+
+/* Tell the cores of p's vCPUs in mask (but this one) that their interrupts changed. */
+void vgic_kick(struct partition *p, uint32_t mask)
+{
+    unsigned self = this_core()->index;
+
+    for (unsigned i = 0; i < p->nvcpus; i++) {
+        if (!(mask >> i & 1))
+            continue;
+        p->vcpus[i].vgic_dirty = true;
+        if (p->vcpus[i].core != self)
+            gic_send_sgi(p->vcpus[i].core, SGI_REFRESH);
+    }
+}
+
+static void emulate_gicd(struct vcpu *v, struct trap_frame *f, uint32_t offset, struct esr_dabt d)
+{
+    struct partition *p = v->part;
+    uint32_t value = d.write && d.reg != 31 ? (uint32_t)f->x[d.reg] : 0, kick;
+
+    spin_lock(&p->lock);
+    kick = vgic_dist_access(&p->vgic, v->index, offset, d.size, d.write, &value);
+    spin_unlock(&p->lock);
+    if (!d.write && d.reg != 31)
+        f->x[d.reg] = value;
+    vgic_kick(p, kick);
     f->elr += 4;
 }
 
@@ -96,6 +137,10 @@ static void handle_dabt(struct vcpu *v, struct trap_frame *f, uint64_t esr)
         f->elr += 4;
         return;
     }
+    if (p->cfg->has_gic && ipa >= p->cfg->gicd_ipa && ipa - p->cfg->gicd_ipa < 0x1000 && d.valid) {
+        emulate_gicd(v, f, (uint32_t)(ipa - p->cfg->gicd_ipa), d);
+        return;
+    }
     esr_describe(esr, desc, sizeof(desc));
     ksnprintf(what, sizeof(what), "stage-2 fault: %s 0x%llx, not its memory, %s, PC 0x%llx",
               d.write ? "write to" : "read from", (unsigned long long)ipa, desc,
@@ -128,16 +173,20 @@ void trap_lower_sync(struct trap_frame *f)
     trap_handler h = sync_handlers[esr_class(esr)];
 
     perf_count(PERF_TRAPS_BASE + esr_class(esr));
+    gich_save(v);
     (h ? h : fault_with_syndrome)(v, f, esr);
     vcpu_check_stop(v, f);
+    gich_load(v);
 }
 
 void trap_lower_irq(struct trap_frame *f)
 {
     struct vcpu *v = this_core()->vcpu;
 
+    gich_save(v);
     account_sgis(v, gic_ack_all());
     vcpu_check_stop(v, f);
+    gich_load(v);
 }
 
 void trap_lower_fiq(struct trap_frame *f)

@@ -32,6 +32,7 @@ struct board {
     struct range gicd, gicc, gich, gicv;
     struct range bundle;                /* the initrd: our boot bundle */
     unsigned hyp_timer_intid;           /* EL2 physical timer's PPI, as a GIC INTID */
+    unsigned maintenance_intid;         /* the GIC's maintenance interrupt */
 };
 
 static inline bool range_overlaps(struct range a, struct range b)

@@ -19,6 +19,7 @@
 #include "perf.h"
 #include "pgtable.h"
 #include "spinlock.h"
+#include "vgic.h"
 #include "vuart.h"
 
 #define HYP_CORE_STACK  (16 * 1024)
@@ -48,6 +49,10 @@ struct vcpu {
     volatile bool parked;       /* in the hypervisor, not running partition code */
     volatile uint64_t entry, context;   /* from the PSCI CPU_ON that powered it on */
     uint32_t seen_epoch;        /* partition epoch this vCPU is running */
+    /* List registers: reloaded only when the vGIC changed for this vCPU, read back only
+     * when some are in use, so a trap that touches no interrupt costs nothing extra. */
+    volatile bool vgic_dirty;
+    unsigned lrs_in_use;
 };
 
 struct partition {
@@ -60,6 +65,7 @@ struct partition {
     struct vcpu vcpus[LAYOUT_MAX_CORES];
     unsigned nvcpus;
     struct vuart uart;
+    struct vgic vgic;           /* under lock */
     /* console output while another partition has the keyboard, one line at a time */
     char line[CONSOLE_LINE];
     unsigned line_len;
@@ -151,9 +157,17 @@ void psci_handle(struct vcpu *v, struct trap_frame *f);
 void gic_init_distributor(void);
 void gic_init_cpu(void);
 void gic_kick_core(unsigned core);
+void gic_send_sgi(unsigned core, unsigned sgi);
 uint32_t gic_ack_all(void);   /* bitmap of the SGIs among them */
 uint32_t core_idle(void);      /* as gic_ack_all */
 #define SGI_KICK 0
+
+/* Virtual CPU interface (gich.c) */
+void gich_reset(struct vcpu *v);
+void gich_save(struct vcpu *v);
+void gich_load(struct vcpu *v);
+void vgic_kick(struct partition *p, uint32_t vcpu_mask);
+#define SGI_REFRESH 1   /* "your vGIC state changed": reload list registers */
 
 /* EL2 and stage-2 MMU (mmu.c) */
 void *page_alloc(void *ctx);

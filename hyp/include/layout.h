@@ -32,6 +32,8 @@ struct layout_partition {
     unsigned ncores;
     struct range mem;                   /* RAM: IPA == PA */
     uint64_t console_ipa;               /* where the partition sees its PL011 */
+    bool has_gic;                       /* a virtual GIC (optional "gic" property) */
+    uint64_t gicd_ipa, gicc_ipa;        /* where it sees the distributor, CPU interface */
     unsigned image;                     /* index into layout.images */
     bool restart_on_fault;
     unsigned restart_limit;             /* fault restarts before the partition is failed */

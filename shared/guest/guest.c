@@ -177,12 +177,19 @@ static void parse_channel(const void *fdt, int node)
     const fdt32_t *rx = fdt_getprop(fdt, node, "aios,rx-offset", NULL);
     const fdt32_t *rs = fdt_getprop(fdt, node, "aios,ring-size", NULL);
     const char *peer = fdt_getprop(fdt, node, "aios,peer", NULL);
+    const fdt32_t *idx, *irq;
+    int len;
 
     if (guest.nchannels == GUEST_MAX_CHANNELS || !tx || !rx || !rs || !peer ||
         reg0(fdt, node, &ch->base, &ch->size))
         return;
     memset(ch->peer, 0, sizeof(ch->peer));
     memcpy(ch->peer, peer, strnlen(peer, sizeof(ch->peer) - 1));
+    idx = fdt_getprop(fdt, node, "aios,channel-index", NULL);
+    irq = fdt_getprop(fdt, node, "interrupts", &len);
+    ch->index = idx ? fdt32_to_cpu(*idx) : 0;
+    /* <0 n flags>: SPI n is INTID 32 + n. */
+    ch->doorbell = irq && len == 12 && !fdt32_to_cpu(irq[0]) ? 32 + fdt32_to_cpu(irq[1]) : 0;
     ch->tx_offset = fdt32_to_cpu(*tx);
     ch->rx_offset = fdt32_to_cpu(*rx);
     ch->ring_size = fdt32_to_cpu(*rs);
@@ -217,6 +224,15 @@ static void parse_fdt(const void *fdt)
     for (node = fdt_node_offset_by_compatible(fdt, -1, "aios,channel"); node >= 0;
          node = fdt_node_offset_by_compatible(fdt, node, "aios,channel"))
         parse_channel(fdt, node);
+    node = fdt_node_offset_by_compatible(fdt, -1, "arm,cortex-a15-gic");
+    if (node >= 0) {
+        const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+        if (reg && len == 32) {
+            guest.gicd = read_cells(reg, 2);
+            guest.gicc = read_cells(reg + 4, 2);
+        }
+    }
     cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus >= 0)
         fdt_for_each_subnode(node, fdt, cpus)
@@ -256,6 +272,10 @@ static void mmu_setup(void)
                     PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE))
         for (;;)
             wfi();
+    if (guest.gicd &&
+        (pgtable_map(&stage1, guest.gicd, guest.gicd, PAGE, PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE) ||
+         pgtable_map(&stage1, guest.gicc, guest.gicc, 2 * PAGE, PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE)))
+        guest.gicd = guest.gicc = 0;
     for (unsigned i = 0; i < guest.nchannels; i++)
         if (pgtable_map(&stage1, guest.channels[i].base, guest.channels[i].base,
                         guest.channels[i].size, PGTABLE_R | PGTABLE_W))
@@ -305,6 +325,54 @@ void guest_secondary_boot(unsigned cpu)
 {
     mmu_enable();
     kernel_secondary_main(cpu);
+}
+
+/* GICv2 registers (ARM IHI 0048B). */
+#define GICD_CTLR       0x000
+#define GICD_ISENABLER  0x100
+#define GICD_ITARGETSR  0x800
+#define GICC_CTLR       0x000
+#define GICC_PMR        0x004
+#define GICC_IAR        0x00c
+#define GICC_EOIR       0x010
+
+static inline volatile uint32_t *gic_reg(uint64_t base, uint32_t off)
+{
+    return (volatile uint32_t *)(uintptr_t)(base + off);
+}
+
+int guest_gic_init(void)
+{
+    if (!guest.gicd)
+        return -1;
+    *gic_reg(guest.gicd, GICD_CTLR) = 1;
+    *gic_reg(guest.gicc, GICC_PMR) = 0xff;
+    *gic_reg(guest.gicc, GICC_CTLR) = 1;
+    return 0;
+}
+
+void guest_irq_enable(unsigned intid, unsigned cpu)
+{
+    if (!guest.gicd)
+        return;
+    if (intid >= 32)
+        *(volatile uint8_t *)(uintptr_t)(guest.gicd + GICD_ITARGETSR + intid) = (uint8_t)(1u << cpu);
+    *gic_reg(guest.gicd, GICD_ISENABLER + intid / 32 * 4) = 1u << (intid % 32);
+}
+
+unsigned guest_irq_ack(void)
+{
+    return guest.gicc ? *gic_reg(guest.gicc, GICC_IAR) & 0x3ff : 1023;
+}
+
+void guest_irq_eoi(unsigned intid)
+{
+    *gic_reg(guest.gicc, GICC_EOIR) = intid;
+}
+
+int hyp_doorbell(const struct guest_channel *ch)
+{
+    return (int)smccc_hvc(HYP_CALL_DOORBELL, ch->index, 0, 0).x0;
 }
 
 const struct guest_channel *guest_channel(const char *peer)

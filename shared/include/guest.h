@@ -20,6 +20,8 @@ struct guest_channel {
     char peer[16];
     uint64_t base, size;
     uint32_t tx_offset, rx_offset, ring_size;
+    unsigned index;          /* the layout's channel index: what the doorbell call takes */
+    unsigned doorbell;       /* INTID of its doorbell here, 0 without a GIC */
 };
 
 struct guest_info {
@@ -30,6 +32,7 @@ struct guest_info {
     unsigned ncpus;
     struct guest_channel channels[GUEST_MAX_CHANNELS];
     unsigned nchannels;
+    uint64_t gicd, gicc;     /* virtual GICv2, 0 if the layout gives none */
 };
 
 extern struct guest_info guest;
@@ -53,6 +56,16 @@ int guest_map_range(uint64_t base, uint64_t size, bool device);
 
 /* The channel to partition peer, or NULL if the layout gives none. */
 const struct guest_channel *guest_channel(const char *peer);
+
+/* The virtual GIC, polled: interrupts stay masked (PSTATE.I), WFI wakes on a pending
+ * one and guest_irq_ack takes it. guest_gic_init: distributor (once) and this vCPU's CPU
+ * interface on; -1 without a GIC. */
+int guest_gic_init(void);
+void guest_irq_enable(unsigned intid, unsigned cpu);
+unsigned guest_irq_ack(void);            /* INTID, 1023 when none is pending */
+void guest_irq_eoi(unsigned intid);
+/* Ring the doorbell of a channel: its peer gets the channel's interrupt. */
+int hyp_doorbell(const struct guest_channel *ch);
 
 /* Start vCPU cpu at kernel_secondary_main; returns the PSCI status. */
 int guest_cpu_on(unsigned cpu);

@@ -56,6 +56,11 @@
 #define HYP_REGION_HYPERVISOR    0   /* the hypervisor's own image */
 #define HYP_REGION_GICD          1   /* the physical GIC distributor */
 
+/* x1 = channel index (the layout's; a partition's device tree gives it as
+ * aios,channel-index). Raises the channel's doorbell interrupt (SPI 32 + index) in the
+ * other partition. -3 for a bad index, -4 when the caller is not an end of the channel. */
+#define HYP_CALL_DOORBELL        HYP_CALL(0x08)
+
 #define HYP_VERSION_MAJOR        0
 #define HYP_VERSION_MINOR        1
 

@@ -53,3 +53,17 @@ def test_isolation_test_every_attempt_refused_and_ai_comes_back(boot):
     assert "pong from ai: request" in s.command("ping ai")
     assert "usage: isolation-test <partition>" in s.command("isolation-test")
     assert "no channel to a partition 'rt'" in s.command("isolation-test rt")
+
+
+def test_doorbells_wake_the_ai_server_and_never_disturb_rt(boot):
+    s = boot()
+    s.command("perf reset")
+    out = s.command("ping ai 50")
+    assert "50 of 50 answered" in out, out
+    from test_perf import perf_json
+    cores = perf_json(s)["cores"]
+    # The AI server (vCPU 1, core 2) was woken by the doorbells: interrupts at EL2.
+    assert cores[2]["counters"]["irqs"] >= 1
+    # Nothing landed on the RT core because of the AI partition.
+    assert cores[0]["counters"]["foreign"] == 0
+    assert cores[0]["counters"]["irqs"] == 0

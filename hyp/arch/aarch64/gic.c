@@ -43,9 +43,11 @@ void gic_init_cpu(void)
     /* GICD_ITARGETSR0 reads back this CPU interface's own bit: use it, rather than
      * assuming interface numbers follow MPIDR. */
     cpu_interface[core] = (uint8_t)(*gicd(GICD_ITARGETSR) & 0xff);
-    /* Banked per core: our kick SGI (the GIC-400 has SGIs always enabled) and the EL2
-     * timer's PPI, which wakes an idle core (core_idle). */
-    *gicd(GICD_ISENABLER) = 1u << SGI_KICK | 1u << board.hyp_timer_intid;
+    /* Banked per core: our SGIs (the GIC-400 has SGIs always enabled), the EL2 timer's
+     * PPI, which wakes an idle core (core_idle), and the maintenance interrupt, which
+     * says list registers have room for more virtual interrupts. */
+    *gicd(GICD_ISENABLER) = 1u << SGI_KICK | 1u << SGI_REFRESH | 1u << board.hyp_timer_intid |
+                            1u << board.maintenance_intid;
     /* Priority mask: let every priority through. */
     *gicc(GICC_PMR) = 0xff;
     /* Enable the CPU interface, EOImode 0: one write to EOIR drops and deactivates. */
@@ -73,11 +75,16 @@ uint32_t core_idle(void)
     return gic_ack_all();
 }
 
-void gic_kick_core(unsigned core)
+void gic_send_sgi(unsigned core, unsigned sgi)
 {
     dsb_ish();
     /* TargetListFilter 0: the cores in CPUTargetList (bits 23:16). */
-    *gicd(GICD_SGIR) = (uint32_t)cpu_interface[core] << 16 | SGI_KICK;
+    *gicd(GICD_SGIR) = (uint32_t)cpu_interface[core] << 16 | sgi;
+}
+
+void gic_kick_core(unsigned core)
+{
+    gic_send_sgi(core, SGI_KICK);
 }
 
 uint32_t gic_ack_all(void)

@@ -164,6 +164,8 @@ void mmu_build_final(void)
         rc = map_device(board.gicd);
     if (!rc)
         rc = map_device(board.gicc);
+    if (!rc)
+        rc = map_device(board.gich);
     if (rc)
         hyp_panic("cannot build the EL2 translation tables (%d)", rc);
 }

@@ -1,0 +1,82 @@
+/*
+ * The GIC's virtual interface control (GICH), as far as a vCPU needs it: the list
+ * registers are loaded from the partition's vGIC before the vCPU runs and read back
+ * after it leaves (hyp/core/vgic.c decides what goes in them). The GICH address comes
+ * from the board DTB; the number of list registers from GICH_VTR.
+ */
+#include "aarch64.h"
+#include "hyp.h"
+#include "vgic.h"
+
+#define GICH_HCR   0x000
+#define GICH_VTR   0x004
+#define GICH_VMCR  0x008
+#define GICH_APR   0x0f0
+#define GICH_LR0   0x100
+
+#define HCR_EN     (1u << 0)   /* virtual CPU interface on */
+#define HCR_UIE    (1u << 1)   /* maintenance interrupt when at most one LR is in use */
+
+static inline volatile uint32_t *gich(uint32_t off)
+{
+    return (volatile uint32_t *)(uintptr_t)(board.gich.base + off);
+}
+
+static unsigned nr_lrs(void)
+{
+    unsigned n = (*gich(GICH_VTR) & 0x3f) + 1;
+
+    return n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
+}
+
+/* A vCPU starts from reset: no virtual interrupt state, CPU interface controls cleared. */
+void gich_reset(struct vcpu *v)
+{
+    unsigned n = nr_lrs();
+
+    for (unsigned i = 0; i < n; i++)
+        *gich(GICH_LR0 + 4 * i) = 0;
+    *gich(GICH_APR) = 0;
+    *gich(GICH_VMCR) = 0;
+    *gich(GICH_HCR) = HCR_EN;
+    v->lrs_in_use = 0;
+    v->vgic_dirty = true;
+}
+
+/* After the vCPU ran: what it did with its list registers goes back to the vGIC. */
+void gich_save(struct vcpu *v)
+{
+    uint32_t lrs[VGIC_MAX_LRS];
+    unsigned n = nr_lrs();
+
+    if (!v->part->cfg->has_gic || !v->lrs_in_use)
+        return;
+    for (unsigned i = 0; i < n; i++)
+        lrs[i] = *gich(GICH_LR0 + 4 * i);
+    spin_lock(&v->part->lock);
+    vgic_sync_lrs(&v->part->vgic, v->index, lrs, n);
+    spin_unlock(&v->part->lock);
+    v->vgic_dirty = true;   /* what was in them may have been taken or completed */
+}
+
+/* Before the vCPU runs: the interrupts it should see, and a maintenance interrupt if
+ * more are waiting than list registers hold. */
+void gich_load(struct vcpu *v)
+{
+    uint32_t lrs[VGIC_MAX_LRS];
+    unsigned n = nr_lrs();
+    bool overflow;
+
+    if (!v->part->cfg->has_gic || !v->vgic_dirty)
+        return;
+    v->vgic_dirty = false;
+    spin_lock(&v->part->lock);
+    overflow = vgic_fill_lrs(&v->part->vgic, v->index, lrs, n);
+    spin_unlock(&v->part->lock);
+    v->lrs_in_use = 0;
+    for (unsigned i = 0; i < n; i++) {
+        *gich(GICH_LR0 + 4 * i) = lrs[i];
+        v->lrs_in_use += lrs[i] != 0;
+    }
+    *gich(GICH_HCR) = HCR_EN | (overflow ? HCR_UIE : 0);
+}
