@@ -184,7 +184,7 @@ static const struct command commands[] = {
     { "isolation-test", "<partition>", "have it touch memory it does not own; all must be refused",
       cmd_isolation_test },
     { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
-    { "bench", "hvc|ring <n>", "hypercall or ring round trip: min, p50, p90, p99, max",
+    { "bench", "hvc|ring|irq <n>", "hypercall, ring round trip, timer interrupt latency",
       cmd_bench },
     { "echo", "<text>", "print the text", cmd_echo },
 };

@@ -15,7 +15,7 @@
 bool shell_parse_count(const char *s, unsigned long *out);
 
 /* Latency histograms the shell keeps: log2 buckets of cycles (PMU cycle counter). */
-enum rt_hist { HIST_HVC_ROUND_TRIP, HIST_RING_ROUND_TRIP, HIST_COUNT };
+enum rt_hist { HIST_HVC_ROUND_TRIP, HIST_RING_ROUND_TRIP, HIST_TIMER_IRQ, HIST_COUNT };
 void perf_init(void);                       /* cycle counter on; at boot */
 void hist_record(enum rt_hist h, uint64_t cycles);
 /* Links (channels) whose ring counters `perf` prints. */

@@ -21,12 +21,13 @@ static void report_ready(unsigned cpu)
     kprintf("aios: cpu %u ready\n", cpu);
 }
 
-/* Give a starting cpu a second to report, so its line and our prompt do not mix. */
+/* Give a starting cpu ten seconds (a loaded emulator is slow) to report, so its line
+ * and our prompt do not mix. */
 static void wait_ready(unsigned cpu)
 {
     uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
 
-    while (!cpu_ready[cpu] && read_sysreg(cntvct_el0) - start < freq)
+    while (!cpu_ready[cpu] && read_sysreg(cntvct_el0) - start < 10 * freq)
         __asm__ volatile("yield");
     if (!cpu_ready[cpu])
         kprintf("aios: cpu %u started but has not reported ready\n", cpu);

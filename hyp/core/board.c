@@ -166,9 +166,11 @@ static int parse_timer(const void *fdt, struct board *b, char *err, size_t errle
     int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer"), len;
     const fdt32_t *irqs = node >= 0 ? fdt_getprop(fdt, node, "interrupts", &len) : NULL;
 
-    if (!irqs || len < 4 * 3 * 4 || fdt32_to_cpu(irqs[9]) != 1)
-        return kfail(err, errlen, -ENOENT, "board DTB has no arm,armv8-timer with a hypervisor timer PPI");
-    b->hyp_timer_intid = 16 + fdt32_to_cpu(irqs[10]);   /* PPI n is INTID 16 + n */
+    if (!irqs || len < 4 * 3 * 4 || fdt32_to_cpu(irqs[6]) != 1 || fdt32_to_cpu(irqs[9]) != 1)
+        return kfail(err, errlen, -ENOENT,
+                     "board DTB has no arm,armv8-timer with virtual and hypervisor timer PPIs");
+    b->vtimer_intid = 16 + fdt32_to_cpu(irqs[7]);       /* PPI n is INTID 16 + n */
+    b->hyp_timer_intid = 16 + fdt32_to_cpu(irqs[10]);
     return 0;
 }
 

@@ -83,6 +83,24 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
         rc |= fdt_end_node(fdt);
     }
 
+    if (cfg->has_gic) {
+        /* Only the virtual timer is the partition's; the GIC binding wants all four
+         * entries (secure, non-secure physical, virtual, hypervisor), so the others name
+         * the same PPI and are never raised. */
+        fdt32_t irqs[12];
+
+        for (unsigned i = 0; i < 4; i++) {
+            irqs[3 * i] = cpu_to_fdt32(1);
+            irqs[3 * i + 1] = cpu_to_fdt32(board.vtimer_intid - 16);
+            irqs[3 * i + 2] = cpu_to_fdt32(4);   /* level, active high */
+        }
+        rc |= fdt_begin_node(fdt, "timer");
+        rc |= fdt_property_string(fdt, "compatible", "arm,armv8-timer");
+        rc |= fdt_property_u32(fdt, "interrupt-parent", 1);
+        rc |= fdt_property(fdt, "interrupts", irqs, sizeof(irqs));
+        rc |= fdt_end_node(fdt);
+    }
+
     ksnprintf(name, sizeof(name), "pl011@%llx", (unsigned long long)cfg->console_ipa);
     rc |= fdt_begin_node(fdt, name);
     rc |= fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell", sizeof("arm,pl011\0arm,primecell"));

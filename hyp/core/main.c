@@ -116,9 +116,9 @@ void hyp_main(const void *dtb, uint64_t load_address)
     mmu_build_final();
     mmu_activate_final();
     gic_init_distributor();
-    core_setup((unsigned)boot_core);
     if (partitions_create())
         hyp_panic("out of memory for stage-2 translation tables");
+    core_setup((unsigned)boot_core);   /* after: it looks at the partition owning the core */
     channels_format();
     partitions_load_all();
     start_secondaries((unsigned)boot_core);

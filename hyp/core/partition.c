@@ -142,6 +142,9 @@ static void partition_load(struct partition *p)
     }
     console_attach(p);
     vgic_init(&p->vgic, p->nvcpus);
+    /* Each vCPU's virtual timer is its core's: the guest's EOI ends the physical one. */
+    for (unsigned v = 0; v < p->nvcpus; v++)
+        vgic_link_hw(&p->vgic, v, board.vtimer_intid, board.vtimer_intid);
     /* The partition starts with its caches off: it must see the image in memory, and no
      * dirty line left from its previous run may be written back over what it writes. */
     dcache_clean_inval_poc(ram, cfg->mem.size);
@@ -323,6 +326,7 @@ static void vcpu_park(struct vcpu *v, struct trap_frame *f)
     v->parked = false;
     reset_el1_state(v);
     gich_reset(v);
+    gic_end_forwarded();
     memset(f, 0, sizeof(*f));
     f->x[0] = v->context;
     f->elr = v->entry;

@@ -20,14 +20,26 @@ static void fault_with_syndrome(struct vcpu *v, struct trap_frame *f, uint64_t e
     partition_fault(v, f, what);
 }
 
-/* Count the kicks among the interrupts a core took, and whose request they carried. */
-static void account_sgis(struct vcpu *v, uint32_t sgis)
+void vgic_kick(struct partition *p, uint32_t mask);
+
+/* What to do about the private interrupts a core took (gic_ack_all's bitmap): count the
+ * kicks and whose request they carried; forward the virtual timer to the vCPU. */
+static void take_private(struct vcpu *v, uint32_t taken)
 {
-    if (!(sgis & 1u << SGI_KICK))
-        return;
-    perf_count(PERF_KICKS);
-    if (v->part->stop_requester != v->part->index)
-        perf_count(PERF_FOREIGN);
+    if (taken & 1u << SGI_KICK) {
+        perf_count(PERF_KICKS);
+        if (v->part->stop_requester != v->part->index)
+            perf_count(PERF_FOREIGN);
+    }
+    if (taken & 1u << board.vtimer_intid && v->part->cfg->has_gic) {
+        uint32_t kick;
+
+        spin_lock(&v->part->lock);
+        kick = vgic_raise(&v->part->vgic, v->index, board.vtimer_intid);
+        spin_unlock(&v->part->lock);
+        vgic_kick(v->part, kick | 1u << v->index);
+        perf_count(PERF_VIRQS);
+    }
 }
 
 static bool has_virtual_interrupt(struct vcpu *v)
@@ -47,7 +59,7 @@ static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
     /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). A vCPU with a
      * virtual interrupt to take does not sleep: WFI completes at once, as on hardware. */
     if (!(esr & 1) && !has_virtual_interrupt(v))
-        account_sgis(v, core_idle());
+        take_private(v, core_idle());
     f->elr += 4;
 }
 
@@ -184,7 +196,7 @@ void trap_lower_irq(struct trap_frame *f)
     struct vcpu *v = this_core()->vcpu;
 
     gich_save(v);
-    account_sgis(v, gic_ack_all());
+    take_private(v, gic_ack_all());
     vcpu_check_stop(v, f);
     gich_load(v);
 }

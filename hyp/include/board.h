@@ -33,6 +33,7 @@ struct board {
     struct range bundle;                /* the initrd: our boot bundle */
     unsigned hyp_timer_intid;           /* EL2 physical timer's PPI, as a GIC INTID */
     unsigned maintenance_intid;         /* the GIC's maintenance interrupt */
+    unsigned vtimer_intid;              /* EL1 virtual timer's PPI: forwarded to partitions */
 };
 
 static inline bool range_overlaps(struct range a, struct range b)

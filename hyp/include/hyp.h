@@ -158,7 +158,8 @@ void gic_init_distributor(void);
 void gic_init_cpu(void);
 void gic_kick_core(unsigned core);
 void gic_send_sgi(unsigned core, unsigned sgi);
-uint32_t gic_ack_all(void);   /* bitmap of the SGIs among them */
+uint32_t gic_ack_all(void);   /* bitmap of the SGIs and PPIs among them */
+void gic_end_forwarded(void);
 uint32_t core_idle(void);      /* as gic_ack_all */
 #define SGI_KICK 0
 

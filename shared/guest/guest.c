@@ -233,6 +233,14 @@ static void parse_fdt(const void *fdt)
             guest.gicc = read_cells(reg + 4, 2);
         }
     }
+    node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
+    if (node >= 0) {
+        const fdt32_t *irqs = fdt_getprop(fdt, node, "interrupts", &len);
+
+        /* The third entry is the virtual timer, a PPI: <1 n flags> is INTID 16 + n. */
+        if (irqs && len >= 36 && fdt32_to_cpu(irqs[6]) == 1)
+            guest.vtimer_intid = 16 + fdt32_to_cpu(irqs[7]);
+    }
     cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus >= 0)
         fdt_for_each_subnode(node, fdt, cpus)

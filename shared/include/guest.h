@@ -33,6 +33,7 @@ struct guest_info {
     struct guest_channel channels[GUEST_MAX_CHANNELS];
     unsigned nchannels;
     uint64_t gicd, gicc;     /* virtual GICv2, 0 if the layout gives none */
+    unsigned vtimer_intid;   /* the virtual timer's interrupt, 0 if unknown */
 };
 
 extern struct guest_info guest;

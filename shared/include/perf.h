@@ -13,6 +13,7 @@ enum perf_counter {
     PERF_STAGE2_FAULTS,      /* accesses outside the partition's memory */
     PERF_CONSOLE_ACCESSES,   /* emulated PL011 register accesses */
     PERF_IDLE_WAKEUPS,       /* WFI sleeps that ended */
+    PERF_VIRQS,              /* physical interrupts forwarded to the partition */
     PERF_NAMED_COUNTERS,
     PERF_TRAPS_BASE = 16,    /* + exception class: traps from the partition, by ESR_EL2.EC */
     PERF_COUNTERS = PERF_TRAPS_BASE + 64,
@@ -20,6 +21,6 @@ enum perf_counter {
 
 #define PERF_COUNTER_NAMES \
     { "hypercalls", "irqs", "kicks", "foreign", "stage2_faults", "console_accesses", \
-      "idle_wakeups" }
+      "idle_wakeups", "virqs_forwarded" }
 
 #endif /* SHARED_PERF_H */

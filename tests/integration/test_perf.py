@@ -71,8 +71,20 @@ def test_bench_hvc_prints_five_figures(boot):
     out = s.command("bench hvc 1000")
     assert "hypercall round trip (HYP_CALL_VERSION), 1000 runs:" in out
     assert_five_figures(out)
-    assert "usage: bench hvc|ring" in s.command("bench hvc 0")
-    assert "usage: bench hvc|ring" in s.command("bench irq 10")
+    assert "usage: bench hvc|ring|irq" in s.command("bench hvc 0")
+    assert "usage: bench hvc|ring|irq" in s.command("bench frob 10")
+
+
+def test_bench_irq_forwards_the_virtual_timer(boot):
+    s = boot()
+    s.command("perf reset")
+    out = s.command("bench irq 100")
+    assert "virtual timer interrupt latency (deadline to acknowledge), 100 runs:" in out, out
+    assert_five_figures(out)
+    core0 = perf_json(s)["cores"][0]["counters"]
+    # Each timer interrupt was taken at EL2 and forwarded to the RT partition's vCPU.
+    assert core0["virqs_forwarded"] >= 100
+    assert core0["foreign"] == 0
 
 
 def test_bench_ring_prints_five_figures(boot):

@@ -14,6 +14,8 @@
 #define GICC_PMR         0x004
 #define GICC_IAR         0x00c
 #define GICC_EOIR        0x010
+#define GICC_DIR         0x1000
+#define GICD_ICACTIVER   0x380
 
 #define INTID_SPURIOUS   1020
 
@@ -48,10 +50,16 @@ void gic_init_cpu(void)
      * says list registers have room for more virtual interrupts. */
     *gicd(GICD_ISENABLER) = 1u << SGI_KICK | 1u << SGI_REFRESH | 1u << board.hyp_timer_intid |
                             1u << board.maintenance_intid;
+    /* The virtual timer of a vCPU with a virtual GIC is forwarded to it (see gic_ack_all);
+     * elsewhere it stays disabled, since nothing could complete it. */
+    if (this_core()->vcpu && this_core()->vcpu->part->cfg->has_gic)
+        *gicd(GICD_ISENABLER) = 1u << board.vtimer_intid;
     /* Priority mask: let every priority through. */
     *gicc(GICC_PMR) = 0xff;
-    /* Enable the CPU interface, EOImode 0: one write to EOIR drops and deactivates. */
-    *gicc(GICC_CTLR) = 1;
+    /* Enable the CPU interface with EOImode 1: EOIR only drops the running priority and
+     * GICC_DIR deactivates, so a forwarded interrupt can stay active until the partition
+     * completes it (the list register's HW bit deactivates it then). */
+    *gicc(GICC_CTLR) = 1 | 1u << 9;
     dsb_sy();
 }
 
@@ -89,7 +97,7 @@ void gic_kick_core(unsigned core)
 
 uint32_t gic_ack_all(void)
 {
-    uint32_t sgis = 0;
+    uint32_t taken = 0;
 
     for (;;) {
         uint32_t iar = *gicc(GICC_IAR), id = iar & 0x3ff;
@@ -97,9 +105,18 @@ uint32_t gic_ack_all(void)
         if (id >= INTID_SPURIOUS)
             break;
         perf_count(PERF_IRQS);
-        if (id < 16)
-            sgis |= 1u << id;
+        if (id < 32)
+            taken |= 1u << id;
         *gicc(GICC_EOIR) = iar;
+        /* The virtual timer stays active: its partition's EOI of the virtual one ends it. */
+        if (id != board.vtimer_intid)
+            *gicc(GICC_DIR) = iar;
     }
-    return sgis;
+    return taken;
+}
+
+/* A vCPU starts afresh: a forwarded interrupt its previous run left active is ended. */
+void gic_end_forwarded(void)
+{
+    *gicd(GICD_ICACTIVER) = 1u << board.vtimer_intid;
 }
