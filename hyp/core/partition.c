@@ -320,7 +320,9 @@ static void vcpu_park(struct vcpu *v, struct trap_frame *f)
             leader_restart(p);
         if (v->power == VCPU_ON && p->state == PARTITION_RUNNING && !p->restart_wanted)
             break;
-        wfe();
+        /* Sleep rather than spin: a stopped partition's cores may wait for a long time.
+         * Whoever changes what we wait for sends an SGI; the timer bounds a missed one. */
+        core_idle();
     }
     v->seen_epoch = p->epoch;
     v->parked = false;
@@ -373,6 +375,8 @@ int vcpu_power_on(struct partition *p, uint64_t mpidr, uint64_t entry, uint64_t 
     }
     spin_unlock(&p->lock);
     signal_cores();
+    if (rc == PSCI_SUCCESS)
+        gic_send_sgi(v->core, SGI_REFRESH);   /* wake it from its parked sleep */
     return rc;
 }
 
