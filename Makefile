@@ -3,7 +3,7 @@
 #   make run      set up, build, boot the split system in QEMU to the RT shell
 #   make test     set up, build, run the host unit tests, a short fuzz run and the QEMU
 #                 integration tests
-#   make bench    deterministic latency figures into bench/results/latency.json
+#   make bench    deterministic latency figures and histogram PNGs into bench/results/
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make          build everything (build/)
 #   make clean    remove build/
@@ -196,6 +196,7 @@ fuzz-short:
 bench: setup
 	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img
 	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
+	$(Q)tools/latency-plot bench/results
 
 integration: all
 	$(Q)cd tests/integration && $(PYTEST) -q -p no:cacheprovider

@@ -54,6 +54,8 @@ def main():
         out = run(child, f"bench {name} {RUNS[name]}")
         report[key] = {"runs": RUNS[name], "instructions": parse(out, "cycles"),
                        "ns_virtual": parse(out, "ns")}
+    out = run(child, "perf json")
+    report["histograms"] = json.loads(next(l for l in out.splitlines() if l.startswith("{")))["histograms"]
     child.terminate(force=True)
     os.makedirs(results, exist_ok=True)
     path = os.path.join(results, "latency.json")
