@@ -40,7 +40,7 @@ static int partition_index(const char *name, struct hyp_partition_info *info)
 
 static uint64_t faults_of(unsigned index, uint64_t *ipa, uint64_t *esr)
 {
-    struct smccc_res r = smccc_hvc(HYP_CALL_PARTITION_FAULTS, index, 0, 0);
+    struct smccc_res r = hyp_call(HYP_CALL_PARTITION_FAULTS, index, 0, 0);
 
     *ipa = r.x2;
     *esr = r.x3;
@@ -94,8 +94,8 @@ static bool attempt(struct link *l, unsigned index, const struct target *t, bool
 void cmd_isolation_test(int argc, char **argv)
 {
     struct hyp_partition_info info;
-    struct smccc_res hyp = smccc_hvc(HYP_CALL_PLATFORM_REGION, HYP_REGION_HYPERVISOR, 0, 0);
-    struct smccc_res gicd = smccc_hvc(HYP_CALL_PLATFORM_REGION, HYP_REGION_GICD, 0, 0);
+    struct smccc_res hyp = hyp_call(HYP_CALL_PLATFORM_REGION, HYP_REGION_HYPERVISOR, 0, 0);
+    struct smccc_res gicd = hyp_call(HYP_CALL_PLATFORM_REGION, HYP_REGION_GICD, 0, 0);
     struct target targets[3];
     unsigned ntargets = 0, refused = 0, tried = 0;
     struct link *l;

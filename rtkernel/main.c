@@ -7,8 +7,10 @@
 
 void kernel_main(void)
 {
-    kprintf("aios rt kernel %d.%d: partition %s, %llu MiB at 0x%llx, %u cpu%s\n",
-            RT_VERSION_MAJOR, RT_VERSION_MINOR, guest.name,
+    kprintf("aios rt kernel %d.%d: %s %s, %llu MiB at 0x%llx, %u cpu%s\n",
+            RT_VERSION_MAJOR, RT_VERSION_MINOR,
+            guest.hypervisor ? "partition" : "alone on the board,",
+            guest.hypervisor ? guest.name : "no hypervisor",
             (unsigned long long)(guest.ram_size >> 20), (unsigned long long)guest.ram_base,
             guest.ncpus, guest.ncpus == 1 ? "" : "s");
     perf_init();

@@ -68,7 +68,11 @@ int console_getc(void)
  */
 static void idle_wait(void)
 {
-    wfi();
+    /* Alone on the board nothing would end the WFI: poll instead. */
+    if (guest.hypervisor)
+        wfi();
+    else
+        cpu_relax();
 }
 
 char *guest_readline(struct line_editor *ed, const char *prompt)
@@ -128,7 +132,7 @@ void guest_panic(const char *fmt, ...)
     kvsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     kprintf("%s: fatal: %s\n", guest.name[0] ? guest.name : "partition", buf);
-    smccc_hvc(PSCI_SYSTEM_RESET, 0, 0, 0);
+    hyp_call(PSCI_SYSTEM_RESET, 0, 0, 0);
     for (;;)
         wfi();
 }
@@ -200,6 +204,18 @@ static void parse_channel(const void *fdt, int node)
     guest.nchannels++;
 }
 
+/*
+ * Calls to the hypervisor. A kernel booted straight on the board (the RT kernel's bare
+ * benchmark run) has none: HVC would be undefined there, so every call answers
+ * NOT_SUPPORTED instead.
+ */
+struct smccc_res hyp_call(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    if (!guest.hypervisor)
+        return (struct smccc_res){ .x0 = (uint64_t)SMCCC_NOT_SUPPORTED };
+    return smccc_hvc(fid, a1, a2, a3);
+}
+
 static void parse_fdt(const void *fdt)
 {
     int node, len, cpus;
@@ -208,6 +224,7 @@ static void parse_fdt(const void *fdt)
 
     if (fdt_check_header(fdt))
         return;   /* no console yet to say so: guest_boot stops */
+    guest.hypervisor = !fdt_node_check_compatible(fdt, 0, "aios,partition");
     node = fdt_path_offset(fdt, "/chosen");
     s = node >= 0 ? fdt_getprop(fdt, node, "aios,partition-name", &len) : NULL;
     if (s)
@@ -243,8 +260,12 @@ static void parse_fdt(const void *fdt)
     }
     cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus >= 0)
-        fdt_for_each_subnode(node, fdt, cpus)
-            guest.ncpus++;
+        fdt_for_each_subnode(node, fdt, cpus) {
+            const char *type = fdt_getprop(fdt, node, "device_type", NULL);
+
+            if (type && !strcmp(type, "cpu"))
+                guest.ncpus++;
+        }
 }
 
 static void *table_alloc(void *ctx)
@@ -380,7 +401,7 @@ void guest_irq_eoi(unsigned intid)
 
 int hyp_doorbell(const struct guest_channel *ch)
 {
-    return (int)smccc_hvc(HYP_CALL_DOORBELL, ch->index, 0, 0).x0;
+    return (int)hyp_call(HYP_CALL_DOORBELL, ch->index, 0, 0).x0;
 }
 
 const struct guest_channel *guest_channel(const char *peer)
@@ -393,7 +414,7 @@ const struct guest_channel *guest_channel(const char *peer)
 
 int guest_cpu_on(unsigned cpu)
 {
-    return (int)smccc_hvc(PSCI_CPU_ON, cpu, (uintptr_t)guest_secondary_entry, cpu).x0;
+    return (int)hyp_call(PSCI_CPU_ON, cpu, (uintptr_t)guest_secondary_entry, cpu).x0;
 }
 
 unsigned guest_cpu_id(void)
@@ -403,7 +424,7 @@ unsigned guest_cpu_id(void)
 
 int hyp_partition_count(unsigned *self)
 {
-    struct smccc_res r = smccc_hvc(HYP_CALL_PARTITION_COUNT, 0, 0, 0);
+    struct smccc_res r = hyp_call(HYP_CALL_PARTITION_COUNT, 0, 0, 0);
 
     if (self)
         *self = (unsigned)r.x1;
@@ -412,7 +433,7 @@ int hyp_partition_count(unsigned *self)
 
 int hyp_partition_info(unsigned index, struct hyp_partition_info *info)
 {
-    struct smccc_res r = smccc_hvc(HYP_CALL_PARTITION_INFO, index, 0, 0);
+    struct smccc_res r = hyp_call(HYP_CALL_PARTITION_INFO, index, 0, 0);
 
     if ((int64_t)r.x0 != SMCCC_SUCCESS)
         return (int)r.x0;
@@ -429,12 +450,12 @@ int hyp_partition_info(unsigned index, struct hyp_partition_info *info)
 
 uint64_t hyp_version(void)
 {
-    return smccc_hvc(HYP_CALL_VERSION, 0, 0, 0).x0;
+    return hyp_call(HYP_CALL_VERSION, 0, 0, 0).x0;
 }
 
 int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value)
 {
-    struct smccc_res r = smccc_hvc(HYP_CALL_PERF_READ, core, counter, 0);
+    struct smccc_res r = hyp_call(HYP_CALL_PERF_READ, core, counter, 0);
 
     *value = r.x1;
     return (int)r.x0;
@@ -442,12 +463,12 @@ int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value)
 
 int hyp_perf_reset(void)
 {
-    return (int)smccc_hvc(HYP_CALL_PERF_RESET, 0, 0, 0).x0;
+    return (int)hyp_call(HYP_CALL_PERF_RESET, 0, 0, 0).x0;
 }
 
 int hyp_partition_restart(unsigned index)
 {
-    return (int)smccc_hvc(HYP_CALL_PARTITION_RESTART, index, 0, 0).x0;
+    return (int)hyp_call(HYP_CALL_PARTITION_RESTART, index, 0, 0).x0;
 }
 
 const char *hyp_state_name(unsigned state)

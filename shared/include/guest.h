@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aarch64.h"
 #include "hypercall.h"
 
 #define GUEST_MAX_CPUS 8
@@ -34,6 +35,7 @@ struct guest_info {
     unsigned nchannels;
     uint64_t gicd, gicc;     /* virtual GICv2, 0 if the layout gives none */
     unsigned vtimer_intid;   /* the virtual timer's interrupt, 0 if unknown */
+    bool hypervisor;         /* booted as a partition (not straight on the board) */
 };
 
 extern struct guest_info guest;
@@ -73,7 +75,8 @@ int guest_cpu_on(unsigned cpu);
 /* Number of the vCPU running this code. */
 unsigned guest_cpu_id(void);
 
-/* Hypervisor calls */
+/* Hypervisor calls: SMCCC over HVC; NOT_SUPPORTED without a hypervisor. */
+struct smccc_res hyp_call(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
 struct hyp_partition_info {
     char name[9];
     uint64_t cores;         /* bitmap of physical cores */
