@@ -23,13 +23,19 @@ TIMEOUT = int(os.environ.get("AIOS_TEST_TIMEOUT", "60"))   # generous: TCG on a 
 class System:
     """One QEMU running the hypervisor; helpers to drive the RT shell."""
 
-    def __init__(self, layout="qemu-virt", bundle=None):
-        hyp = os.path.join(BUILD, layout, "hyp.img")
-        bundle = bundle or os.path.join(BUILD, layout, "bundle.img")
-        for f in (hyp, bundle):
+    def __init__(self, layout="qemu-virt", bundle=None, bare_kernel=None):
+        """bare_kernel: boot that image alone at EL1 (no hypervisor, one core) instead."""
+        if bare_kernel:
+            files = [os.path.join(BUILD, "images", bare_kernel)]
+            args = ["-M", "virt,gic-version=2", "-cpu", "cortex-a76", "-smp", "1", "-m", "2G",
+                    "-nographic", "-nic", "none", "-kernel", files[0]]
+        else:
+            files = [os.path.join(BUILD, layout, "hyp.img"),
+                     bundle or os.path.join(BUILD, layout, "bundle.img")]
+            args = QEMU[1:] + ["-kernel", files[0], "-initrd", files[1]]
+        for f in files:
             if not os.path.exists(f):
                 raise FileNotFoundError(f"{f} is missing: run 'make' first")
-        args = QEMU[1:] + ["-kernel", hyp, "-initrd", bundle]
         self.log = tempfile.NamedTemporaryFile(mode="w+", prefix="qemu-", suffix=".log",
                                                delete=False)
         self.child = pexpect.spawn(QEMU[0], args, encoding="utf-8", codec_errors="replace",
@@ -99,9 +105,10 @@ def boot():
     """Factory: boot(layout=..., bundle=...) -> System at the RT prompt."""
     systems = []
 
-    def start(layout="qemu-virt", bundle=None, ready=(r"rt> ", r"\[ai\] aios: cpu 1 ready")):
+    def start(layout="qemu-virt", bundle=None, ready=(r"rt> ", r"\[ai\] aios: cpu 1 ready"),
+              bare_kernel=None):
         """ready: what must have been printed before the test starts (boot finished)."""
-        s = System(layout, bundle)
+        s = System(layout, bundle, bare_kernel)
         systems.append(s)
         for regex in ready:
             s.seen(regex)

@@ -109,3 +109,16 @@ def test_perf_has_histograms_and_ring_counters(boot):
                ("rejected_index", "rejected_length", "rejected_type", "rejected_torn"))
     s.command("perf reset")
     assert perf_json(s)["histograms"]["ring_round_trip"]["log2_buckets"] == {}
+
+
+def test_rt_kernel_alone_on_the_board_runs_the_timer_benchmark(boot):
+    """The bare run make bench compares against: the same RT kernel, no hypervisor."""
+    s = boot(bare_kernel="rtkernel.bin", ready=(r"rt> ",))
+    assert "alone on the board, no hypervisor" in s.output()
+    out = s.command("bench irq 50")
+    assert "virtual timer interrupt latency (deadline to acknowledge), 50 runs:" in out, out
+    assert_five_figures(out)
+    assert "no hypervisor under this kernel" in s.command("bench hvc 5")
+    assert "partitions" in s.command("help")
+    s.command("partitions")   # answers (with no rows) rather than faulting
+    assert "ok" in s.command("echo ok")
