@@ -17,8 +17,9 @@ static volatile bool cpu_ready[GUEST_MAX_CPUS];
 
 static void report_ready(unsigned cpu)
 {
-    cpu_ready[cpu] = true;
     kprintf("aios: cpu %u ready\n", cpu);
+    /* Only once the line is out: cpu 0 waits for it before printing its prompt. */
+    cpu_ready[cpu] = true;
 }
 
 /* Give a starting cpu ten seconds (a loaded emulator is slow) to report, so its line
