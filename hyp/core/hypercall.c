@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "esr.h"
 #include "hyp.h"
 
 #define SMCCC_VERSION_1_1 0x10001
@@ -105,6 +106,11 @@ static void doorbell(struct vcpu *v, struct trap_frame *f)
     vgic_kick(peer, kick);
 }
 
+static uint64_t perf_value(uint64_t core, unsigned counter)
+{
+    return cores[core].perf[counter] - cores[core].perf_base[counter];
+}
+
 static void perf_read(struct trap_frame *f)
 {
     uint64_t core = f->x[1], counter = f->x[2];
@@ -114,7 +120,11 @@ static void perf_read(struct trap_frame *f)
         return;
     }
     f->x[0] = SMCCC_SUCCESS;
-    f->x[1] = cores[core].perf[counter] - cores[core].perf_base[counter];
+    /* Hypercalls are the HVC and SMC traps: derived, not counted twice. */
+    if (counter == PERF_HYPERCALLS)
+        f->x[1] = perf_value(core, PERF_TRAPS_BASE + EC_HVC64) + perf_value(core, PERF_TRAPS_BASE + EC_SMC64);
+    else
+        f->x[1] = perf_value(core, counter);
 }
 
 static void perf_reset(struct vcpu *v, struct trap_frame *f)

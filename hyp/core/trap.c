@@ -93,7 +93,6 @@ static void emulate_gicd(struct vcpu *v, struct trap_frame *f, uint32_t offset, 
 
 static void handle_hvc(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
-    perf_count(PERF_HYPERCALLS);
     /* Only HVC #0 is a call; any other immediate is a guest bug we answer like a bad ID. */
     if ((esr & 0xffff) != 0) {
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;

@@ -165,8 +165,22 @@ uint32_t core_idle(void);      /* as gic_ack_all */
 
 /* Virtual CPU interface (gich.c) */
 void gich_reset(struct vcpu *v);
-void gich_save(struct vcpu *v);
-void gich_load(struct vcpu *v);
+void gich_sync(struct vcpu *v);
+void gich_fill(struct vcpu *v);
+
+/* On every exit from and entry to a vCPU: inline, so a trap that touches no interrupt
+ * pays two tests. */
+static inline void gich_save(struct vcpu *v)
+{
+    if (v->lrs_in_use)
+        gich_sync(v);
+}
+
+static inline void gich_load(struct vcpu *v)
+{
+    if (v->vgic_dirty)
+        gich_fill(v);
+}
 void vgic_kick(struct partition *p, uint32_t vcpu_mask);
 #define SGI_REFRESH 1   /* "your vGIC state changed": reload list registers */
 

@@ -44,13 +44,11 @@ void gich_reset(struct vcpu *v)
 }
 
 /* After the vCPU ran: what it did with its list registers goes back to the vGIC. */
-void gich_save(struct vcpu *v)
+void gich_sync(struct vcpu *v)
 {
     uint32_t lrs[VGIC_MAX_LRS];
     unsigned n = nr_lrs();
 
-    if (!v->part->cfg->has_gic || !v->lrs_in_use)
-        return;
     for (unsigned i = 0; i < n; i++)
         lrs[i] = *gich(GICH_LR0 + 4 * i);
     spin_lock(&v->part->lock);
@@ -61,15 +59,15 @@ void gich_save(struct vcpu *v)
 
 /* Before the vCPU runs: the interrupts it should see, and a maintenance interrupt if
  * more are waiting than list registers hold. */
-void gich_load(struct vcpu *v)
+void gich_fill(struct vcpu *v)
 {
     uint32_t lrs[VGIC_MAX_LRS];
     unsigned n = nr_lrs();
     bool overflow;
 
-    if (!v->part->cfg->has_gic || !v->vgic_dirty)
-        return;
     v->vgic_dirty = false;
+    if (!v->part->cfg->has_gic)
+        return;
     spin_lock(&v->part->lock);
     overflow = vgic_fill_lrs(&v->part->vgic, v->index, lrs, n);
     spin_unlock(&v->part->lock);
