@@ -98,6 +98,7 @@ static void doorbell(struct vcpu *v, struct trap_frame *f)
     }
     peer = &partitions[ch->a == v->part->index ? ch->b : ch->a];
     f->x[0] = SMCCC_SUCCESS;
+    perf_count(PERF_DOORBELLS);
     if (!peer->cfg->has_gic)
         return;   /* the peer polls */
     spin_lock(&peer->lock);

@@ -14,6 +14,7 @@ enum perf_counter {
     PERF_CONSOLE_ACCESSES,   /* emulated PL011 register accesses */
     PERF_IDLE_WAKEUPS,       /* WFI sleeps that ended */
     PERF_VIRQS,              /* physical interrupts forwarded to the partition */
+    PERF_DOORBELLS,          /* channel doorbells rung: ring messages announced */
     PERF_NAMED_COUNTERS,
     PERF_TRAPS_BASE = 16,    /* + exception class: traps from the partition, by ESR_EL2.EC */
     PERF_COUNTERS = PERF_TRAPS_BASE + 64,
@@ -21,6 +22,6 @@ enum perf_counter {
 
 #define PERF_COUNTER_NAMES \
     { "hypercalls", "irqs", "kicks", "foreign", "stage2_faults", "console_accesses", \
-      "idle_wakeups", "virqs_forwarded" }
+      "idle_wakeups", "virqs_forwarded", "doorbells" }
 
 #endif /* SHARED_PERF_H */

@@ -64,6 +64,8 @@ def test_doorbells_wake_the_ai_server_and_never_disturb_rt(boot):
     cores = perf_json(s)["cores"]
     # The AI server (vCPU 1, core 2) was woken by the doorbells: interrupts at EL2.
     assert cores[2]["counters"]["irqs"] >= 1
+    # The RT core rang once per ping: the ring messages it announced.
+    assert cores[0]["counters"]["doorbells"] == 50
     # Nothing landed on the RT core because of the AI partition.
     assert cores[0]["counters"]["foreign"] == 0
     assert cores[0]["counters"]["irqs"] == 0

@@ -26,7 +26,7 @@ def test_perf_json_has_counters_for_every_core(boot):
     assert [c["partition"] for c in cores] == ["rt", "ai", "ai", "-"]
     for c in cores:
         for name in ("hypercalls", "irqs", "kicks", "foreign", "stage2_faults",
-                     "console_accesses", "idle_wakeups"):
+                     "console_accesses", "idle_wakeups", "virqs_forwarded", "doorbells"):
             assert isinstance(c["counters"][name], int)
     # The shell itself trapped to read them: HVC (class 0x16) on core 0.
     assert cores[0]["traps"]["0x16"] > 0
