@@ -88,8 +88,8 @@ $(LIBFDT_A):
 define link_image
 	$(call say,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(LD_TARGET) $(TARGET_LDFLAGS) -o $(@:.bin=.elf) $(1) $(LIBFDT_A)
-	$(Q)$(OBJCOPY) -O binary $(@:.bin=.elf) $@
+	$(Q)$(LD_TARGET) $(TARGET_LDFLAGS) -o $(basename $@).elf $(1) $(LIBFDT_A)
+	$(Q)$(OBJCOPY) -O binary $(basename $@).elf $@
 endef
 
 $(B)/images/rtkernel.bin: $(GUEST_OBJ) $(RT_OBJ) $(LIBFDT_A) shared/arch/image.ld
@@ -113,10 +113,8 @@ $(B)/$(1)/layout.dtb $(B)/$(1)/bundle.img &: $(B)/$(1)/layout-src.dtb $(IMAGES) 
 $(B)/$(1)/layout_blob.o: hyp/core/layout_blob.S $(B)/$(1)/layout.dtb
 	$$(call say,AS,$$@)
 	$$(Q)$(CC_TARGET) -DLAYOUT_DTB='"$(B)/$(1)/layout.dtb"' -c $$< -o $$@
-$(B)/$(1)/hyp.bin: $(HYP_OBJ) $(B)/$(1)/layout_blob.o $(LIBFDT_A) shared/arch/image.ld
+$(B)/$(1)/hyp.img: $(HYP_OBJ) $(B)/$(1)/layout_blob.o $(LIBFDT_A) shared/arch/image.ld
 	$$(call link_image,$(HYP_OBJ) $(B)/$(1)/layout_blob.o)
-$(B)/$(1)/hyp.img: $(B)/$(1)/hyp.bin
-	$$(Q)cp $$< $$@
 endef
 $(foreach l,$(LAYOUTS),$(eval $(call layout_rules,$(l))))
 

@@ -28,16 +28,6 @@ static uint64_t now_ms(void)
     return read_sysreg(cntvct_el0) / (read_sysreg(cntfrq_el0) / 1000);
 }
 
-static int partition_index(const char *name, struct hyp_partition_info *info)
-{
-    int n = hyp_partition_count(NULL);
-
-    for (int i = 0; i < n; i++)
-        if (!hyp_partition_info((unsigned)i, info) && !strcmp(info->name, name))
-            return i;
-    return -1;
-}
-
 static uint64_t faults_of(unsigned index, uint64_t *ipa, uint64_t *esr)
 {
     struct smccc_res r = hyp_call(HYP_CALL_PARTITION_FAULTS, index, 0, 0);
@@ -105,7 +95,7 @@ void cmd_isolation_test(int argc, char **argv)
         kprintf("usage: isolation-test <partition>\n");
         return;
     }
-    index = partition_index(argv[1], &info);
+    index = hyp_partition_find(argv[1], &info);
     l = link_to(argv[1]);
     if (index < 0 || !l || (unsigned)index == guest.index) {
         kprintf("isolation-test: no channel to a partition '%s'\n", argv[1]);

@@ -110,12 +110,8 @@ const char *link_error(struct link *l, int rc)
 {
     static char buf[160];
     struct hyp_partition_info info;
-    int n = hyp_partition_count(NULL);
-    const char *state = "unknown";
-
-    for (int i = 0; i < n; i++)
-        if (!hyp_partition_info((unsigned)i, &info) && !strcmp(info.name, l->peer))
-            state = hyp_state_name(info.state);
+    const char *state = hyp_partition_find(l->peer, &info) >= 0 ? hyp_state_name(info.state)
+                                                                 : "unknown";
     if (rc == -EAGAIN)
         ksnprintf(buf, sizeof(buf), "the ring to %s is full (%s is %s)", l->peer, l->peer, state);
     else if (rc == -ETIMEDOUT)

@@ -93,12 +93,12 @@ static void cmd_partitions(int argc, char **argv)
 /* Index of the partition called name, or -1 (and the list of names is printed). */
 static int find_partition(const char *name)
 {
-    int n = hyp_partition_count(NULL);
+    int n = hyp_partition_count(NULL), index;
     struct hyp_partition_info info;
 
-    for (int i = 0; i < n; i++)
-        if (!hyp_partition_info((unsigned)i, &info) && !strcmp(info.name, name))
-            return i;
+    index = hyp_partition_find(name, &info);
+    if (index >= 0)
+        return index;
     kprintf("restart: no partition '%s'; there are:", name);
     for (int i = 0; i < n; i++)
         if (!hyp_partition_info((unsigned)i, &info))

@@ -7,17 +7,9 @@
 #include <string.h>
 
 #include "board.h"
+#include "fdt_cells.h"
 #include <errno.h>
 #include "kprintf.h"
-
-static uint64_t read_cells(const fdt32_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v << 32 | fdt32_to_cpu(p[i]);
-    return v;
-}
 
 /* The idx-th (address, size) pair of node's reg, in the parent's cell sizes. */
 static int reg_range(const void *fdt, int node, int idx, struct range *r)
@@ -31,8 +23,8 @@ static int reg_range(const void *fdt, int node, int idx, struct range *r)
     if ((idx + 1) * (ac + sc) * 4 > len)
         return -ENOENT;
     reg += idx * (ac + sc);
-    r->base = read_cells(reg, ac);
-    r->size = read_cells(reg + ac, sc);
+    r->base = fdt_cells(reg, ac);
+    r->size = fdt_cells(reg + ac, sc);
     return 0;
 }
 
@@ -108,7 +100,7 @@ static int parse_cpus(const void *fdt, struct board *b, char *err, size_t errlen
             return kfail(err, errlen, -EINVAL, "a cpu node has no usable reg");
         if (b->ncores == BOARD_MAX_CORES)
             return kfail(err, errlen, -E2BIG, "board has more than %d cores", BOARD_MAX_CORES);
-        b->mpidr[b->ncores++] = read_cells(reg, ac);
+        b->mpidr[b->ncores++] = fdt_cells(reg, ac);
     }
     if (!b->ncores)
         return kfail(err, errlen, -ENOENT, "board DTB lists no cpus");
@@ -184,8 +176,8 @@ static int parse_chosen(const void *fdt, struct board *b, char *err, size_t errl
     if (!s || !e || (ls != 4 && ls != 8) || (le != 4 && le != 8))
         return kfail(err, errlen, -ENOENT,
                     "no boot bundle: /chosen has no linux,initrd-start/end (QEMU: -initrd bundle.img)");
-    start = read_cells(s, ls / 4);
-    end = read_cells(e, le / 4);
+    start = fdt_cells(s, ls / 4);
+    end = fdt_cells(e, le / 4);
     if (end <= start)
         return kfail(err, errlen, -EINVAL, "boot bundle range is empty");
     b->bundle = (struct range){ start, end - start };

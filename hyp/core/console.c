@@ -28,22 +28,19 @@ static bool escape_pending;
  * index, or -1 for a finished line. */
 static int open_line = -1;
 
-#define LCR_H_FEN   (1u << 4)
-#define CR_UARTEN   (1u << 0)
-
 void console_init(uint64_t uart_base)
 {
     uart = (volatile uint32_t *)(uintptr_t)uart_base;
     /* Without its FIFOs the PL011 holds one received character: a paste would be fed to
      * us a byte per poll. Turn them on, leaving the baud rate as the firmware set it; the
      * TRM asks for the UART to be disabled and idle while LCR_H changes. */
-    if (!(uart[UART_LCR_H / 4] & LCR_H_FEN)) {
+    if (!(uart[UART_LCR_H / 4] & UART_LCR_H_FEN)) {
         uint32_t cr = uart[UART_CR / 4];
 
-        uart[UART_CR / 4] = cr & ~CR_UARTEN;
+        uart[UART_CR / 4] = cr & ~UART_CR_UARTEN;
         while (uart[UART_FR / 4] & UART_FR_BUSY)
             cpu_relax();
-        uart[UART_LCR_H / 4] |= LCR_H_FEN;
+        uart[UART_LCR_H / 4] |= UART_LCR_H_FEN;
         uart[UART_CR / 4] = cr;
     }
 }
@@ -236,13 +233,6 @@ static void poll_input_locked(void)
             deliver(p, c);
         }
     }
-}
-
-void console_poll_input(void)
-{
-    spin_lock(&console_lock);
-    poll_input_locked();
-    spin_unlock(&console_lock);
 }
 
 uint32_t console_mmio(struct partition *p, uint32_t offset, unsigned size, bool write, uint32_t value)

@@ -19,16 +19,12 @@
 #include <string.h>
 
 #include <errno.h>
+#include "fdt_cells.h"
 #include "kprintf.h"
 #include "layout.h"
 #include "ring.h"
 
 #define PAGE_SIZE 4096u
-
-static uint64_t cells64(const fdt32_t *p)
-{
-    return (uint64_t)fdt32_to_cpu(p[0]) << 32 | fdt32_to_cpu(p[1]);
-}
 
 /* Copy a node name, refusing one that does not fit rather than cutting it short. */
 static int copy_name(char dst[LAYOUT_NAME_MAX], const char *src, int len)
@@ -65,7 +61,7 @@ static int parse_images(const void *fdt, struct layout *l, char *err, size_t err
         p = fdt_getprop(fdt, node, "size", &len);
         if (!p || len != 8)
             return kfail(err, errlen, -EINVAL, "image %s: size missing or not 64-bit", img->name);
-        img->size = cells64(p);
+        img->size = fdt_cells(p, 2);
         l->nimages++;
     }
     return 0;
@@ -100,13 +96,13 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
     if (!cells || len != 16)
         return kfail(err, errlen, -EINVAL, "partition %s: memory must be <base-hi base-lo size-hi size-lo>",
                     p->name);
-    p->mem.base = cells64(cells);
-    p->mem.size = cells64(cells + 2);
+    p->mem.base = fdt_cells(cells, 2);
+    p->mem.size = fdt_cells(cells + 2, 2);
 
     cells = fdt_getprop(fdt, node, "console", &len);
     if (!cells || len != 8)
         return kfail(err, errlen, -EINVAL, "partition %s: console must be <ipa-hi ipa-lo>", p->name);
-    p->console_ipa = cells64(cells);
+    p->console_ipa = fdt_cells(cells, 2);
 
     cells = fdt_getprop(fdt, node, "gic", &len);
     if (cells && len != 16)
@@ -114,8 +110,8 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
                      p->name);
     if (cells) {
         p->has_gic = true;
-        p->gicd_ipa = cells64(cells);
-        p->gicc_ipa = cells64(cells + 2);
+        p->gicd_ipa = fdt_cells(cells, 2);
+        p->gicc_ipa = fdt_cells(cells + 2, 2);
     }
 
     s = fdt_getprop(fdt, node, "image", &len);
@@ -195,8 +191,8 @@ static int parse_channel(const void *fdt, int node, struct layout *l, struct lay
     if (!cells || len != 16)
         return kfail(err, errlen, -EINVAL, "channel %s: memory must be <base-hi base-lo size-hi size-lo>",
                      c->name);
-    c->mem.base = cells64(cells);
-    c->mem.size = cells64(cells + 2);
+    c->mem.base = fdt_cells(cells, 2);
+    c->mem.size = fdt_cells(cells + 2, 2);
     cells = fdt_getprop(fdt, node, "slot-size", &len);
     if (!cells || len != 4)
         return kfail(err, errlen, -EINVAL, "channel %s: slot-size must be one cell", c->name);

@@ -20,8 +20,6 @@ static void fault_with_syndrome(struct vcpu *v, struct trap_frame *f, uint64_t e
     partition_fault(v, f, what);
 }
 
-void vgic_kick(struct partition *p, uint32_t mask);
-
 /* What to do about the private interrupts a core took (gic_ack_all's bitmap): count the
  * kicks and whose request they carried; forward the virtual timer to the vCPU. */
 static void take_private(struct vcpu *v, uint32_t taken)

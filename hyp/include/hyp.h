@@ -144,7 +144,6 @@ struct partition *partition_by_index(uint64_t index);
 /* Console (console.c) */
 void console_init(uint64_t uart_base);
 void console_attach(struct partition *p);
-void console_poll_input(void);
 uint32_t console_mmio(struct partition *p, uint32_t offset, unsigned size, bool write, uint32_t value);
 void console_emergency(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hyp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

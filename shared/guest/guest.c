@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "aarch64.h"
+#include "fdt_cells.h"
 #include "guest.h"
 #include "kprintf.h"
+#include "gicv2.h"
 #include "line.h"
+#include "pl011.h"
 #include "pgtable.h"
 #include "spinlock.h"
 
@@ -27,20 +30,14 @@ static spinlock_t console_lock = SPINLOCK_INIT;
 
 void guest_secondary_entry(void);
 
-/* Console: the virtual PL011 the hypervisor emulates; registers per the PL011 TRM. */
-#define UART_DR 0
-#define UART_FR 6            /* 0x18 / 4 */
-#define UART_CR 12           /* 0x30 / 4 */
-#define FR_RXFE (1u << 4)
-#define FR_TXFF (1u << 5)
-
+/* Console: the PL011 the device tree names (emulated under the hypervisor). */
 void console_putc(char c)
 {
     if (!uart)
         return;
-    while (uart[UART_FR] & FR_TXFF)
+    while (uart[UART_FR / 4] & UART_FR_TXFF)
         ;
-    uart[UART_DR] = (uint8_t)c;
+    uart[UART_DR / 4] = (uint8_t)c;
 }
 
 void console_write(const char *s, size_t n)
@@ -56,9 +53,9 @@ void console_write(const char *s, size_t n)
 
 int console_getc(void)
 {
-    if (!uart || (uart[UART_FR] & FR_RXFE))
+    if (!uart || (uart[UART_FR / 4] & UART_FR_RXFE))
         return -1;
-    return (int)(uart[UART_DR] & 0xff);
+    return (int)(uart[UART_DR / 4] & 0xff);
 }
 
 /*
@@ -152,15 +149,6 @@ void __stack_chk_fail(void)
     guest_panic("stack smashing detected");
 }
 
-static uint64_t read_cells(const fdt32_t *p, int n)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v << 32 | fdt32_to_cpu(p[i]);
-    return v;
-}
-
 /* The first (address, size) of node's reg under a root with 2+2 cells. */
 static int reg0(const void *fdt, int node, uint64_t *base, uint64_t *size)
 {
@@ -169,8 +157,8 @@ static int reg0(const void *fdt, int node, uint64_t *base, uint64_t *size)
 
     if (!reg || len < 16)
         return -1;
-    *base = read_cells(reg, 2);
-    *size = read_cells(reg + 2, 2);
+    *base = fdt_cells(reg, 2);
+    *size = fdt_cells(reg + 2, 2);
     return 0;
 }
 
@@ -246,8 +234,8 @@ static void parse_fdt(const void *fdt)
         const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
 
         if (reg && len == 32) {
-            guest.gicd = read_cells(reg, 2);
-            guest.gicc = read_cells(reg + 4, 2);
+            guest.gicd = fdt_cells(reg, 2);
+            guest.gicc = fdt_cells(reg + 4, 2);
         }
     }
     node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
@@ -356,15 +344,6 @@ void guest_secondary_boot(unsigned cpu)
     kernel_secondary_main(cpu);
 }
 
-/* GICv2 registers (ARM IHI 0048B). */
-#define GICD_CTLR       0x000
-#define GICD_ISENABLER  0x100
-#define GICD_ITARGETSR  0x800
-#define GICC_CTLR       0x000
-#define GICC_PMR        0x004
-#define GICC_IAR        0x00c
-#define GICC_EOIR       0x010
-
 static inline volatile uint32_t *gic_reg(uint64_t base, uint32_t off)
 {
     return (volatile uint32_t *)(uintptr_t)(base + off);
@@ -464,6 +443,16 @@ int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value)
 int hyp_perf_reset(void)
 {
     return (int)hyp_call(HYP_CALL_PERF_RESET, 0, 0, 0).x0;
+}
+
+int hyp_partition_find(const char *name, struct hyp_partition_info *info)
+{
+    int n = hyp_partition_count(NULL);
+
+    for (int i = 0; i < n; i++)
+        if (!hyp_partition_info((unsigned)i, info) && !strcmp(info->name, name))
+            return i;
+    return -1;
 }
 
 int hyp_partition_restart(unsigned index)

@@ -89,6 +89,8 @@ struct hyp_partition_info {
 int hyp_partition_count(unsigned *self);
 int hyp_partition_info(unsigned index, struct hyp_partition_info *info);
 int hyp_partition_restart(unsigned index);
+/* Index of the partition called name (its info in *info), or -1. */
+int hyp_partition_find(const char *name, struct hyp_partition_info *info);
 uint64_t hyp_version(void);   /* major << 16 | minor */
 /* A hypervisor event counter of a core (shared/include/perf.h); SMCCC status. */
 int hyp_perf_read(unsigned core, unsigned counter, uint64_t *value);

@@ -3,6 +3,7 @@
 Every test gets a fresh QEMU (a few seconds to boot), so no test depends on another's
 state. Images come from build/ (make test builds them first).
 """
+import json
 import os
 import re
 import shutil
@@ -87,6 +88,11 @@ class System:
                              self.command("partitions"), re.M):
             rows[m.group(1)] = (m.group(2), m.group(3), int(m.group(4)))
         return rows
+
+    def perf_json(self):
+        """`perf json` at the RT shell, parsed."""
+        out = self.command("perf json")
+        return json.loads(next(l for l in out.splitlines() if l.startswith("{")))
 
     def output(self):
         self.log.flush()

@@ -60,8 +60,7 @@ def test_doorbells_wake_the_ai_server_and_never_disturb_rt(boot):
     s.command("perf reset")
     out = s.command("ping ai 50")
     assert "50 of 50 answered" in out, out
-    from test_perf import perf_json
-    cores = perf_json(s)["cores"]
+    cores = s.perf_json()["cores"]
     # The AI server (vCPU 1, core 2) was woken by the doorbells: interrupts at EL2.
     assert cores[2]["counters"]["irqs"] >= 1
     # The RT core rang once per ping: the ring messages it announced.

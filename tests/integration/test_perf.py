@@ -1,12 +1,5 @@
 """The hypervisor's counters and the latency benchmarks, read from the RT shell."""
-import json
 import re
-
-
-def perf_json(s):
-    out = s.command("perf json")
-    line = next(l for l in out.splitlines() if l.startswith("{"))
-    return json.loads(line)
 
 
 def assert_five_figures(out):
@@ -20,7 +13,7 @@ def assert_five_figures(out):
 
 def test_perf_json_has_counters_for_every_core(boot):
     s = boot()
-    data = perf_json(s)
+    data = s.perf_json()
     cores = data["cores"]
     assert [c["core"] for c in cores] == [0, 1, 2, 3]
     assert [c["partition"] for c in cores] == ["rt", "ai", "ai", "-"]
@@ -38,7 +31,7 @@ def test_rt_core_sees_no_foreign_events_when_ai_is_restarted(boot):
     s = boot()
     s.command("restart ai")
     s.expect(r"\[ai\] aios: cpu 1 ready")
-    cores = perf_json(s)["cores"]
+    cores = s.perf_json()["cores"]
     assert cores[0]["counters"]["foreign"] == 0
     assert cores[0]["counters"]["kicks"] == 0
     # The AI cores were taken back at the RT shell's request.
@@ -49,9 +42,9 @@ def test_perf_reset_and_text(boot):
     s = boot()
     s.command("ping ai 50")
     # Every character the shell printed since boot was an emulated UART access.
-    before = perf_json(s)["cores"][0]["counters"]["console_accesses"]
+    before = s.perf_json()["cores"][0]["counters"]["console_accesses"]
     assert "counters reset" in s.command("perf reset")
-    after = perf_json(s)["cores"][0]["counters"]["console_accesses"]
+    after = s.perf_json()["cores"][0]["counters"]["console_accesses"]
     assert after < before / 2
     text = s.command("perf")
     assert re.search(r"^core 0 \(rt\): hypercalls \d+", text, re.M)
@@ -61,7 +54,7 @@ def test_perf_reset_and_text(boot):
 def test_stage2_faults_are_counted(boot):
     s = boot(layout="test-ai-fault", ready=(r"rt> ",))
     s.seen(r"restart limit 2 reached")
-    cores = perf_json(s)["cores"]
+    cores = s.perf_json()["cores"]
     assert cores[1]["counters"]["stage2_faults"] == 3
     assert cores[0]["counters"]["stage2_faults"] == 0
 
@@ -81,7 +74,7 @@ def test_bench_irq_forwards_the_virtual_timer(boot):
     out = s.command("bench irq 100")
     assert "virtual timer interrupt latency (deadline to acknowledge), 100 runs:" in out, out
     assert_five_figures(out)
-    core0 = perf_json(s)["cores"][0]["counters"]
+    core0 = s.perf_json()["cores"][0]["counters"]
     # Each timer interrupt was taken at EL2 and forwarded to the RT partition's vCPU.
     assert core0["virqs_forwarded"] >= 100
     assert core0["foreign"] == 0
@@ -98,7 +91,7 @@ def test_perf_has_histograms_and_ring_counters(boot):
     s = boot()
     s.command("ping ai 20")
     s.command("bench hvc 50")
-    data = perf_json(s)
+    data = s.perf_json()
     ring = data["histograms"]["ring_round_trip"]
     assert ring["unit"] == "cycles"
     assert sum(ring["log2_buckets"].values()) == 20
@@ -108,7 +101,7 @@ def test_perf_has_histograms_and_ring_counters(boot):
     assert all(data["rings"]["ai"][k] == 0 for k in
                ("rejected_index", "rejected_length", "rejected_type", "rejected_torn"))
     s.command("perf reset")
-    assert perf_json(s)["histograms"]["ring_round_trip"]["log2_buckets"] == {}
+    assert s.perf_json()["histograms"]["ring_round_trip"]["log2_buckets"] == {}
 
 
 def test_rt_kernel_alone_on_the_board_runs_the_timer_benchmark(boot):

@@ -4,20 +4,10 @@
  * distributor and CPU interface addresses come from the board DTB.
  */
 #include "aarch64.h"
+#include "gicv2.h"
 #include "hyp.h"
 
-#define GICD_CTLR        0x000
-#define GICD_ISENABLER   0x100
-#define GICD_ITARGETSR   0x800
-#define GICD_SGIR        0xf00
-#define GICC_CTLR        0x000
-#define GICC_PMR         0x004
-#define GICC_IAR         0x00c
-#define GICC_EOIR        0x010
-#define GICC_DIR         0x1000
-#define GICD_ICACTIVER   0x380
 
-#define INTID_SPURIOUS   1020
 
 static uint8_t cpu_interface[BOARD_MAX_CORES];   /* core index -> GIC CPU interface bit */
 
@@ -102,7 +92,7 @@ uint32_t gic_ack_all(void)
     for (;;) {
         uint32_t iar = *gicc(GICC_IAR), id = iar & 0x3ff;
 
-        if (id >= INTID_SPURIOUS)
+        if (id >= GIC_INTID_SPURIOUS)
             break;
         perf_count(PERF_IRQS);
         if (id < 32)

@@ -5,14 +5,10 @@
  * from the board DTB; the number of list registers from GICH_VTR.
  */
 #include "aarch64.h"
+#include "gicv2.h"
 #include "hyp.h"
 #include "vgic.h"
 
-#define GICH_HCR   0x000
-#define GICH_VTR   0x004
-#define GICH_VMCR  0x008
-#define GICH_APR   0x0f0
-#define GICH_LR0   0x100
 
 #define HCR_EN     (1u << 0)   /* virtual CPU interface on */
 #define HCR_UIE    (1u << 1)   /* maintenance interrupt when at most one LR is in use */
