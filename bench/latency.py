@@ -51,13 +51,23 @@ def main():
         "virtual_timer_irq_latency": None,
         "virtual_timer_irq_latency_bare": None,
     }
+    run(child, "perf reset")
     for name, key in (("hvc", "hypercall_round_trip"), ("ring", "ring_round_trip_64B"),
                       ("irq", "virtual_timer_irq_latency")):
         out = run(child, f"bench {name} {RUNS[name]}")
         report[key] = {"runs": RUNS[name], "instructions": parse(out, "cycles"),
                        "ns_virtual": parse(out, "ns")}
     out = run(child, "perf json")
-    report["histograms"] = json.loads(next(l for l in out.splitlines() if l.startswith("{")))["histograms"]
+    data = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    # The RT kernel's own (full round trips as it sees them), then the hypervisor's per
+    # core (time spent at EL2, and doorbell to answering doorbell).
+    report["histograms"] = data["histograms"]
+    for core in data["cores"]:
+        for name, hist in core["histograms"].items():
+            if hist["log2_buckets"]:
+                report["histograms"][f"core{core['core']}_{core['partition']}_{name}"] = hist
+    report["counters_per_core"] = {f"core{c['core']}_{c['partition']}": c["counters"]
+                                   for c in data["cores"]}
     child.terminate(force=True)
 
     # The same timer benchmark with the RT kernel alone at EL1: no hypervisor, one core.

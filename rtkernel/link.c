@@ -35,6 +35,8 @@ struct link *link_to(const char *peer)
     memset(l, 0, sizeof(*l));
     l->peer = ch->peer;
     l->channel = ch;
+    if (ch->doorbell)
+        guest_irq_enable(ch->doorbell, guest_cpu_id());
     if (ring_attach_producer(&l->tx, (void *)(uintptr_t)(ch->base + ch->tx_offset), ch->ring_size) ||
         ring_attach_consumer(&l->rx, (void *)(uintptr_t)(ch->base + ch->rx_offset), ch->ring_size,
                              accept_answer))
@@ -46,8 +48,7 @@ struct link *link_to(const char *peer)
 
 int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
 {
-    uint64_t freq = read_sysreg(cntfrq_el0), start = read_sysreg(cntvct_el0);
-    uint64_t c0 = read_sysreg(pmccntr_el0);
+    uint64_t freq = read_sysreg(cntfrq_el0), start, c0;
     uint64_t id = ++l->next_request;
     static uint8_t out[LINK_PING_MAX], in[LINK_PING_MAX];
     struct msg_ping *ping = (struct msg_ping *)out;
@@ -59,22 +60,31 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
     /* A pattern the answer must bring back intact. */
     for (uint32_t i = 0; i < size; i++)
         out[i] = (uint8_t)(id * 31 + i);
+    /* The round trip is the transport's: from the push to the answer taken out. */
+    start = read_sysreg(cntvct_el0);
+    c0 = read_sysreg(pmccntr_el0);
     ping->sent_at = start;
     rc = ring_push(&l->tx, MSG_PING, 0, id, out, size);
     if (rc)
         return rc;
-    hyp_doorbell(l->channel);
+    hyp_doorbell(l->channel, ring_rejected(&l->rx.stats));
     while (read_sysreg(cntvct_el0) - start < freq / 1000 * ANSWER_TIMEOUT_MS) {
         rc = ring_pop(&l->rx, &msg, in, sizeof(in));
         if (rc == -EAGAIN || rc == -EBADMSG || rc == -EPROTO) {
-            cpu_relax();
+            /* The answer comes with a doorbell: sleep until it rings. */
+            if (rc == -EAGAIN)
+                guest_wait_until(start + freq / 1000 * ANSWER_TIMEOUT_MS);
             continue;
         }
-        if (rc == 0 && msg.request_id == id && msg.length == size && !memcmp(in, out, size)) {
-            *ticks = read_sysreg(cntvct_el0) - start;
-            *cycles = read_sysreg(pmccntr_el0) - c0;
-            hist_record(HIST_RING_ROUND_TRIP, *cycles);
-            return 0;
+        if (rc == 0) {
+            uint64_t t1 = read_sysreg(cntvct_el0), c1 = read_sysreg(pmccntr_el0);
+
+            if (msg.request_id == id && msg.length == size && !memcmp(in, out, size)) {
+                *ticks = t1 - start;
+                *cycles = c1 - c0;
+                hist_record(HIST_RING_ROUND_TRIP, *cycles);
+                return 0;
+            }
         }
         l->stray++;   /* an old answer, or one that does not match what we sent */
     }
@@ -88,7 +98,7 @@ int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size,
     *id = ++l->next_request;
     rc = ring_push(&l->tx, type, 0, *id, payload, size);
     if (!rc)
-        hyp_doorbell(l->channel);
+        hyp_doorbell(l->channel, ring_rejected(&l->rx.stats));
     return rc;
 }
 

@@ -17,6 +17,8 @@
 #define BENCH_MAX 10000
 
 static const char *const counter_names[PERF_NAMED_COUNTERS] = PERF_COUNTER_NAMES;
+static const char *const hyp_hist_names[PERF_HISTS] = PERF_HIST_NAMES;
+static const char *const hyp_hist_units[PERF_HISTS] = PERF_HIST_UNITS;
 static const char *const hist_names[HIST_COUNT] = { "hvc_round_trip", "ring_round_trip",
                                                     "timer_irq_latency" };
 static uint64_t hists[HIST_COUNT][64];
@@ -121,6 +123,15 @@ static void print_text(void)
                 kprintf(" [%s] %llu", esr_class_name(ec),
                         (unsigned long long)v[PERF_TRAPS_BASE + ec]);
         kprintf("\n");
+        for (unsigned h = 0; h < PERF_HISTS; h++) {
+            const uint64_t *hist = &v[PERF_HIST_BASE + h * PERF_HIST_BUCKETS];
+
+            kprintf("  %s (%s, log2 buckets):", hyp_hist_names[h], hyp_hist_units[h]);
+            for (unsigned b = 0; b < PERF_HIST_BUCKETS; b++)
+                if (hist[b])
+                    kprintf(" [2^%u] %llu", b, (unsigned long long)hist[b]);
+            kprintf("\n");
+        }
     }
 }
 
@@ -144,6 +155,20 @@ static void print_json(void)
                         (unsigned long long)v[PERF_TRAPS_BASE + ec]);
                 first = false;
             }
+        kprintf("}, \"histograms\": {");
+        for (unsigned h = 0; h < PERF_HISTS; h++) {
+            const uint64_t *hist = &v[PERF_HIST_BASE + h * PERF_HIST_BUCKETS];
+
+            kprintf("%s\"%s\": {\"unit\": \"%s\", \"log2_buckets\": {", h ? ", " : "",
+                    hyp_hist_names[h], hyp_hist_units[h]);
+            first = true;
+            for (unsigned b = 0; b < PERF_HIST_BUCKETS; b++)
+                if (hist[b]) {
+                    kprintf("%s\"%u\": %llu", first ? "" : ", ", b, (unsigned long long)hist[b]);
+                    first = false;
+                }
+            kprintf("}}");
+        }
         kprintf("}}");
     }
     kprintf("]");
@@ -263,7 +288,7 @@ static void bench_irq(unsigned n, uint64_t *cycles, uint64_t *ticks)
     c0 = read_sysreg(pmccntr_el0);
     for (done = 0; done < n; done++) {
         uint64_t deadline = read_sysreg(cntvct_el0) + freq / 20000, start = read_sysreg(cntvct_el0);
-        unsigned irq = 1023;
+        uint32_t iar = 1023;
 
         write_sysreg(cntv_cval_el0, deadline);
         write_sysreg(cntv_ctl_el0, 1);   /* ENABLE, not masked */
@@ -273,17 +298,21 @@ static void bench_irq(unsigned n, uint64_t *cycles, uint64_t *ticks)
          * shows a pending IRQ (virtual or physical) while PSTATE.I masks it. */
         while (read_sysreg(cntvct_el0) - start < freq / 10)
             if (read_sysreg(isr_el1) & (1u << 7)) {
-                irq = guest_irq_ack();
-                break;
+                iar = guest_irq_ack();
+                if (GUEST_IRQ_ID(iar) == guest.vtimer_intid)
+                    break;
+                if (GUEST_IRQ_ID(iar) < 1020)
+                    guest_irq_eoi(iar);   /* not ours: a doorbell */
+                iar = 1023;
             }
         ticks[done] = read_sysreg(cntvct_el0) - deadline;
         write_sysreg(cntv_ctl_el0, 0);   /* the timer's output drops before we complete it */
         isb();
-        if (irq >= 1020) {
+        if (iar == 1023) {
             kprintf("bench irq: the timer interrupt did not come\n");
             break;
         }
-        guest_irq_eoi(irq);
+        guest_irq_eoi(iar);
     }
     t1 = read_sysreg(cntvct_el0);
     c1 = read_sysreg(pmccntr_el0);

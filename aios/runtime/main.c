@@ -102,13 +102,12 @@ static void probe(struct ring *tx, const struct ring_msg *msg, const void *paylo
 }
 
 /*
- * Serve requests from the RT partition on the rt channel. The RT side rings the
- * channel's doorbell after each request; we wait for it in WFI (interrupts stay masked:
- * WFI wakes on a pending one, and we acknowledge it here). Without a GIC the ring is
- * polled: WFI then returns within a millisecond. After each message we poll busily for
- * a while, since requests come in bursts.
+ * Serve requests from the RT partition on the rt channel. Each side rings the channel's
+ * doorbell after each message it sends; we sleep until ours rings (guest_wait_until)
+ * as soon as the ring is empty. (Polling busily for a while instead would save a wake-up
+ * per burst on hardware, but under QEMU's one-thread round robin it keeps the RT core
+ * from running at all until the poll ends.)
  */
-#define BUSY_POLL_US 200
 static void serve_rt(void)
 {
     const struct guest_channel *ch = guest_channel("rt");
@@ -122,33 +121,28 @@ static void serve_rt(void)
         kprintf("aios: no usable channel to rt\n");
         return;
     }
-    if (!guest_gic_init() && ch->doorbell)
+    if (ch->doorbell)
         guest_irq_enable(ch->doorbell, guest_cpu_id());
-    uint64_t freq = read_sysreg(cntfrq_el0), last = 0;
+    uint64_t freq = read_sysreg(cntfrq_el0);
 
     for (;;) {
         int rc = ring_pop(&rx, &msg, payload, sizeof(payload));
 
         if (rc == -EAGAIN || rc == -EPROTO) {
-            if (read_sysreg(cntvct_el0) - last > freq / 1000000 * BUSY_POLL_US) {
-                unsigned irq;
-
-                wfi();
-                while ((irq = guest_irq_ack()) < 1020)
-                    guest_irq_eoi(irq);
-            }
+            guest_wait_until(read_sysreg(cntvct_el0) + freq);
             continue;
         }
-        last = read_sysreg(cntvct_el0);
         if (rc)
             continue;   /* rejected and counted by the ring */
         if (msg.type == MSG_PROBE) {
             probe(&tx, &msg, payload);
-            continue;
+        } else {
+            /* MSG_PING: the answer carries the request back unchanged. The RT side
+             * frees slots as it reads; it does not ring for that, so look every 1 ms. */
+            while (ring_push(&tx, MSG_PONG, 0, msg.request_id, payload, msg.length) == -EAGAIN)
+                guest_wait_until(read_sysreg(cntvct_el0) + freq / 1000);
         }
-        /* MSG_PING: the answer carries the request back unchanged. */
-        while (ring_push(&tx, MSG_PONG, 0, msg.request_id, payload, msg.length) == -EAGAIN)
-            wfi();
+        hyp_doorbell(ch, ring_rejected(&rx.stats));   /* the answer is there */
     }
 }
 

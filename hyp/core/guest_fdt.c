@@ -124,7 +124,10 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
         rc |= fdt_property_u32(fdt, "aios,rx-offset", is_a ? half : 0);
         rc |= fdt_property_u32(fdt, "aios,ring-size", half);
         rc |= fdt_property_u32(fdt, "aios,channel-index", c);
-        if (p->cfg->has_gic) {
+        if (p->cfg->direct_irqs) {
+            /* The doorbell is an SGI, which the GIC binding cannot name: our own property. */
+            rc |= fdt_property_u32(fdt, "aios,doorbell-sgi", DIRECT_DOORBELL_SGI + c);
+        } else if (p->cfg->has_gic) {
             /* The doorbell: SPI c, edge-triggered (GIC binding: <0 c 1>). */
             fdt32_t irq[3] = { 0, cpu_to_fdt32(c), cpu_to_fdt32(1) };
 

@@ -8,6 +8,8 @@
 #include "aarch64.h"
 #include "esr.h"
 #include "hyp.h"
+#include "ring.h"
+#include "spinlock.h"
 
 #define SMCCC_VERSION_1_1 0x10001
 
@@ -81,6 +83,52 @@ static void platform_region(struct trap_frame *f)
     }
 }
 
+/*
+ * What the hypervisor sees of a channel's traffic, per side (0: partition a, producing
+ * into the first ring; 1: b): the producer's published head at its last doorbell, the
+ * rejections it last reported, and when it last rang while no answer had come yet.
+ * Both values come from the partition, so they only ever feed counters, clamped.
+ */
+static struct channel_traffic {
+    spinlock_t lock;
+    uint32_t head_seen[2];
+    uint64_t rejected_seen[2];
+    uint64_t rang_at[2];       /* system counter at an unanswered doorbell, else 0 */
+} traffic[LAYOUT_MAX_CHANNELS];
+
+static void count_traffic(unsigned c, unsigned side, uint64_t rejected)
+{
+    const struct layout_channel *ch = &layout.channels[c];
+    struct channel_traffic *t = &traffic[c];
+    const volatile struct ring_index *head = (const volatile struct ring_index *)(uintptr_t)
+        (ch->mem.base + side * (ch->mem.size / 2) + sizeof(struct ring_header));
+    uint64_t now = read_sysreg(cntpct_el0), freq = read_sysreg(cntfrq_el0);
+    uint32_t published, sent;
+
+    spin_lock(&t->lock);
+    published = head->value;
+    sent = published - t->head_seen[side];
+    t->head_seen[side] = published;
+    if (sent <= ch->slot_count)   /* more cannot be new: a peer's scribble */
+        perf_add(PERF_RING_SENT, sent);
+    /* A smaller total: the partition restarted and counts afresh. */
+    if (rejected >= t->rejected_seen[side] && rejected - t->rejected_seen[side] <= (1u << 20))
+        perf_add(PERF_RING_REJECTED, rejected - t->rejected_seen[side]);
+    else if (rejected < t->rejected_seen[side] && rejected <= (1u << 20))
+        perf_add(PERF_RING_REJECTED, rejected);
+    t->rejected_seen[side] = rejected;
+    /* A doorbell after one from the other side answers it; otherwise it asks, and the
+     * first unanswered one is where the round trip starts. */
+    if (t->rang_at[!side]) {
+        if (freq)
+            perf_hist(PERF_HIST_RING_ROUND_TRIP, (now - t->rang_at[!side]) * 1000000000ull / freq);
+        t->rang_at[!side] = 0;
+    } else if (!t->rang_at[side]) {
+        t->rang_at[side] = now;
+    }
+    spin_unlock(&t->lock);
+}
+
 static void doorbell(struct vcpu *v, struct trap_frame *f)
 {
     const struct layout_channel *ch;
@@ -99,8 +147,14 @@ static void doorbell(struct vcpu *v, struct trap_frame *f)
     peer = &partitions[ch->a == v->part->index ? ch->b : ch->a];
     f->x[0] = SMCCC_SUCCESS;
     perf_count(PERF_DOORBELLS);
+    count_traffic((unsigned)f->x[1], ch->a == v->part->index ? 0 : 1, f->x[2]);
     if (!peer->cfg->has_gic)
         return;   /* the peer polls */
+    if (peer->cfg->direct_irqs) {
+        /* Straight to its core, which takes it without us. */
+        gic_send_sgi(peer->vcpus[0].core, DIRECT_DOORBELL_SGI + (unsigned)f->x[1]);
+        return;
+    }
     spin_lock(&peer->lock);
     kick = vgic_raise(&peer->vgic, 0, 32 + (unsigned)f->x[1]);
     spin_unlock(&peer->lock);
@@ -240,3 +294,5 @@ void psci_handle(struct vcpu *v, struct trap_frame *f)
         break;
     }
 }
+
+_Static_assert(DIRECT_DOORBELL_SGI + LAYOUT_MAX_CHANNELS <= 16, "a doorbell SGI per channel");

@@ -10,6 +10,8 @@
  *                       may-restart = "<partition>", ...;   (optional)
  *                       perf-control;   (optional: may reset the hypervisor's counters)
  *                       gic = <gicd-hi gicd-lo gicc-hi gicc-lo>;   (optional: a virtual GICv2)
+ *                       direct-interrupts;   (optional, with gic and one core: the core's
+ *                           interrupts go straight to the partition; see layout.h)
  *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
  *                       memory = <base-hi base-lo size-hi size-lo>;
  *                       slot-size = <bytes>;  slot-count = <n>;
@@ -113,6 +115,10 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
         p->gicd_ipa = fdt_cells(cells, 2);
         p->gicc_ipa = fdt_cells(cells + 2, 2);
     }
+    p->direct_irqs = fdt_getprop(fdt, node, "direct-interrupts", NULL) != NULL;
+    if (p->direct_irqs && (!p->has_gic || p->ncores != 1))
+        return kfail(err, errlen, -EINVAL,
+                     "partition %s: direct-interrupts needs a gic and exactly one core", p->name);
 
     s = fdt_getprop(fdt, node, "image", &len);
     if (!s || len < 1 || s[len - 1] != '\0')
@@ -157,6 +163,10 @@ static int parse_grants(const void *fdt, int node, struct layout *l, struct layo
         if (t == l->nparts)
             return kfail(err, errlen, -ENOENT, "partition %s: may-restart names unknown partition '%s'",
                         p->name, target ? target : "?");
+        if (l->parts[t].direct_irqs)
+            return kfail(err, errlen, -EINVAL,
+                         "partition %s: may-restart names %s, which has direct-interrupts: the "
+                         "hypervisor cannot interrupt its core to stop it", p->name, target);
         p->may_restart |= 1u << t;
     }
     return 0;

@@ -143,4 +143,5 @@ _Static_assert(__builtin_offsetof(struct core_boot_args, stack) == BOOT_ARGS_STA
 _Static_assert(__builtin_offsetof(struct core_boot_args, core) == BOOT_ARGS_CORE, "asm offsets");
 _Static_assert(__builtin_offsetof(struct trap_frame, elr) == FRAME_ELR, "asm offsets");
 _Static_assert(__builtin_offsetof(struct trap_frame, spsr) == FRAME_SPSR, "asm offsets");
+_Static_assert(__builtin_offsetof(struct trap_frame, entry_cycles) == FRAME_CYCLES, "asm offsets");
 _Static_assert(sizeof(struct trap_frame) == FRAME_SIZE, "asm offsets");

@@ -59,9 +59,12 @@ int partitions_create(void)
                                  PGTABLE_R | PGTABLE_W);
         }
         /* The hardware's virtual CPU interface where the partition expects its GICC (8 KiB:
-         * GICC_DIR is on the second page); the distributor page stays absent: emulated. */
+         * GICC_DIR is on the second page), or with direct interrupts the physical one,
+         * banked per core: it reaches this core's interrupts only. The distributor page
+         * stays absent: emulated. */
         if (!rc && cfg->has_gic)
-            rc = pgtable_map(&p->s2, cfg->gicc_ipa, board.gicv.base, 0x2000,
+            rc = pgtable_map(&p->s2, cfg->gicc_ipa,
+                             cfg->direct_irqs ? board.gicc.base : board.gicv.base, 0x2000,
                              PGTABLE_R | PGTABLE_W | PGTABLE_DEVICE);
         if (rc)
             return rc;
@@ -309,10 +312,14 @@ static void reset_el1_state(const struct vcpu *v)
  * Park v until the partition powers it on, then fill f with the fresh context it starts
  * from. Called on a core's first entry and whenever its partition stops.
  */
-static void vcpu_park(struct vcpu *v, struct trap_frame *f)
+void vcpu_park(struct vcpu *v, struct trap_frame *f)
 {
     struct partition *p = v->part;
+    uint64_t woke_at;
 
+    /* The CPU interface is ours again while the partition is parked. */
+    if (p->cfg->direct_irqs)
+        gic_direct_reset();
     v->parked = true;
     signal_cores();
     for (;;) {
@@ -322,13 +329,14 @@ static void vcpu_park(struct vcpu *v, struct trap_frame *f)
             break;
         /* Sleep rather than spin: a stopped partition's cores may wait for a long time.
          * Whoever changes what we wait for sends an SGI; the timer bounds a missed one. */
-        core_idle();
+        core_idle(&woke_at);
     }
     v->seen_epoch = p->epoch;
     v->parked = false;
     reset_el1_state(v);
     gich_reset(v);
-    gic_end_forwarded();
+    if (!p->cfg->direct_irqs)
+        gic_end_forwarded();
     memset(f, 0, sizeof(*f));
     f->x[0] = v->context;
     f->elr = v->entry;
@@ -336,11 +344,6 @@ static void vcpu_park(struct vcpu *v, struct trap_frame *f)
     f->spsr = 0x3c5;
 }
 
-void vcpu_check_stop(struct vcpu *v, struct trap_frame *f)
-{
-    if (v->seen_epoch != v->part->epoch)
-        vcpu_park(v, f);
-}
 
 void vcpu_run(struct core *core)
 {

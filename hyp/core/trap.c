@@ -20,10 +20,14 @@ static void fault_with_syndrome(struct vcpu *v, struct trap_frame *f, uint64_t e
     partition_fault(v, f, what);
 }
 
-/* What to do about the private interrupts a core took (gic_ack_all's bitmap): count the
- * kicks and whose request they carried; forward the virtual timer to the vCPU. */
-static void take_private(struct vcpu *v, uint32_t taken)
+/* What to do about the private interrupts a core took at cycle taken_at (gic_ack_all's
+ * bitmap): count the kicks and whose request they carried; forward the virtual timer to
+ * the vCPU; note when an interrupt for the vCPU came (a forwarded one, or a refresh:
+ * its vGIC has something new), for the delivery histogram (trap_exit). */
+static void take_private(struct vcpu *v, uint32_t taken, uint64_t taken_at)
 {
+    if ((taken & (1u << SGI_REFRESH | 1u << board.vtimer_intid)) && !this_core()->irq_taken_at)
+        this_core()->irq_taken_at = taken_at;
     if (taken & 1u << SGI_KICK) {
         perf_count(PERF_KICKS);
         if (v->part->stop_requester != v->part->index)
@@ -56,8 +60,12 @@ static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
     /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). A vCPU with a
      * virtual interrupt to take does not sleep: WFI completes at once, as on hardware. */
-    if (!(esr & 1) && !has_virtual_interrupt(v))
-        take_private(v, core_idle());
+    if (!(esr & 1) && !has_virtual_interrupt(v)) {
+        uint64_t woke_at;
+        uint32_t taken = core_idle(&woke_at);
+
+        take_private(v, taken, woke_at);
+    }
     f->elr += 4;
 }
 
@@ -80,9 +88,14 @@ static void emulate_gicd(struct vcpu *v, struct trap_frame *f, uint32_t offset, 
     struct partition *p = v->part;
     uint32_t value = d.write && d.reg != 31 ? (uint32_t)f->x[d.reg] : 0, kick;
 
-    spin_lock(&p->lock);
-    kick = vgic_dist_access(&p->vgic, v->index, offset, d.size, d.write, &value);
-    spin_unlock(&p->lock);
+    if (p->cfg->direct_irqs) {
+        value = gic_direct_access(offset, d.size, d.write, value);
+        kick = 0;
+    } else {
+        spin_lock(&p->lock);
+        kick = vgic_dist_access(&p->vgic, v->index, offset, d.size, d.write, &value);
+        spin_unlock(&p->lock);
+    }
     if (!d.write && d.reg != 31)
         f->x[d.reg] = value;
     vgic_kick(p, kick);
@@ -175,6 +188,20 @@ static const trap_handler sync_handlers[ESR_EC_MASK + 1] = {
     [EC_IABT_LOWER] = handle_iabt,
 };
 
+/* Back to the vCPU: its list registers, and how long an interrupt taken for it took to
+ * get there. */
+static inline __attribute__((always_inline)) void trap_exit(struct vcpu *v)
+{
+    struct core *c = this_core();
+
+    gich_load(v);
+    if (c->irq_taken_at) {
+        if (v->lrs_in_use)
+            perf_hist(PERF_HIST_VIRQ_DELIVERY, cycles_now() - c->irq_taken_at);
+        c->irq_taken_at = 0;
+    }
+}
+
 void trap_lower_sync(struct trap_frame *f)
 {
     struct vcpu *v = this_core()->vcpu;
@@ -185,7 +212,9 @@ void trap_lower_sync(struct trap_frame *f)
     gich_save(v);
     (h ? h : fault_with_syndrome)(v, f, esr);
     vcpu_check_stop(v, f);
-    gich_load(v);
+    trap_exit(v);
+    if (esr_class(esr) == EC_HVC64)
+        perf_hist(PERF_HIST_HVC, cycles_now() - f->entry_cycles);
 }
 
 void trap_lower_irq(struct trap_frame *f)
@@ -193,9 +222,9 @@ void trap_lower_irq(struct trap_frame *f)
     struct vcpu *v = this_core()->vcpu;
 
     gich_save(v);
-    take_private(v, gic_ack_all());
+    take_private(v, gic_ack_all(), f->entry_cycles);
     vcpu_check_stop(v, f);
-    gich_load(v);
+    trap_exit(v);
 }
 
 void trap_lower_fiq(struct trap_frame *f)

@@ -53,6 +53,17 @@ static struct vgic_irq *irq_of(struct vgic *g, unsigned vcpu, unsigned intid)
     return intid < 32 ? &g->priv[vcpu][intid] : &g->spi[intid - 32];
 }
 
+_Static_assert(VGIC_NR_SPIS <= 64, "spi_live is one 64-bit word");
+
+/* intid may have state now: the fill must look at it. */
+static void mark_live(struct vgic *g, unsigned vcpu, unsigned intid)
+{
+    if (intid < 32)
+        g->priv_live[vcpu] |= 1u << intid;
+    else
+        g->spi_live |= 1ull << (intid - 32);
+}
+
 static unsigned lowest_vcpu(uint32_t mask)
 {
     unsigned i = 0;
@@ -142,6 +153,7 @@ static uint32_t write_bit(struct vgic *g, unsigned vcpu, unsigned intid, enum bi
         if (intid < 16)    /* SGIs are made pending through SGIR/SPENDSGIR only */
             return 0;
         irq->pending = true;
+        mark_live(g, vcpu, intid);
         break;
     case CLR_PEND:
         if (intid >= 16) {
@@ -158,6 +170,7 @@ static uint32_t write_bit(struct vgic *g, unsigned vcpu, unsigned intid, enum bi
                                        lowest_vcpu(irq->targets & all_vcpus(g)) : vcpu);
         }
         irq->active = true;
+        mark_live(g, vcpu, intid);
         break;
     case CLR_ACT:
         /* Kick: pending state held back behind the active one becomes deliverable. */
@@ -240,6 +253,7 @@ static uint32_t byte_reg(struct vgic *g, unsigned vcpu, uint32_t off, bool write
             return 0;
         }
         irq->sgi_sources |= src;
+        mark_live(g, vcpu, (off - GICD_CPENDSGIR) % 16);
         return src ? 1u << vcpu : 0;
     }
     return 0;   /* reserved or beyond VGIC_NR_IRQS: RAZ/WI */
@@ -273,8 +287,10 @@ static uint32_t sgir_write(struct vgic *g, unsigned vcpu, uint32_t v)
     }
     targets &= all_vcpus(g);
     for (unsigned t = 0; t < g->nvcpus; t++)
-        if (targets >> t & 1)
+        if (targets >> t & 1) {
             g->priv[t][sgi].sgi_sources |= (uint8_t)(1u << vcpu);
+            mark_live(g, t, sgi);
+        }
     return targets;
 }
 
@@ -391,6 +407,7 @@ uint32_t vgic_raise(struct vgic *g, unsigned vcpu, unsigned intid)
         irq->sgi_sources |= (uint8_t)(1u << vcpu);
     else
         irq->pending = true;
+    mark_live(g, vcpu, intid);
     return kick_for(g, vcpu, intid, irq);
 }
 
@@ -429,12 +446,32 @@ static void add(struct cand *c, unsigned *n, unsigned intid, unsigned src, unsig
     (*n)++;
 }
 
+/* Forget the live marks of vcpu's interrupts (and the SPIs) that have no state left. */
+static void prune(struct vgic *g, unsigned vcpu)
+{
+    for (uint32_t live = g->priv_live[vcpu]; live; live &= live - 1) {
+        unsigned intid = (unsigned)__builtin_ctz(live);
+        const struct vgic_irq *irq = &g->priv[vcpu][intid];
+
+        if (!irq->pending && !irq->sgi_sources && !irq->active)
+            g->priv_live[vcpu] &= ~(1u << intid);
+    }
+    for (uint64_t live = g->spi_live; live; live &= live - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(live);
+        const struct vgic_irq *irq = &g->spi[i];
+
+        if (!irq->pending && !irq->active)
+            g->spi_live &= ~(1ull << i);
+    }
+}
+
 /* Everything vcpu should see in its list registers, in no particular order. */
 static unsigned collect(const struct vgic *g, unsigned vcpu, struct cand *c)
 {
     unsigned n = 0;
 
-    for (unsigned intid = 0; intid < 32; intid++) {
+    for (uint32_t live = g->priv_live[vcpu]; live; live &= live - 1) {
+        unsigned intid = (unsigned)__builtin_ctz(live);
         const struct vgic_irq *irq = &g->priv[vcpu][intid];
         bool deliver = g->enabled && irq->enabled;
 
@@ -453,7 +490,8 @@ static unsigned collect(const struct vgic *g, unsigned vcpu, struct cand *c)
                                  (irq->active ? ST_ACTIVE : 0), irq);
         }
     }
-    for (unsigned i = 0; i < VGIC_NR_SPIS; i++) {
+    for (uint64_t live = g->spi_live; live; live &= live - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(live);
         const struct vgic_irq *irq = &g->spi[i];
         bool pend = g->enabled && irq->enabled && irq->pending;
         uint32_t targets = irq->targets & all_vcpus(g);
@@ -538,11 +576,13 @@ static void give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsign
                 irq->sgi_sources |= (uint8_t)(1u << src);
             else
                 irq->pending = true;
+            mark_live(g, vcpu, intid);
         }
         if (st & ST_ACTIVE) {
             irq->active = true;
             irq->active_source = (uint8_t)src;
             irq->active_on = (uint8_t)vcpu;
+            mark_live(g, vcpu, intid);
         }
     }
     g->lr_count[vcpu] = 0;
@@ -562,6 +602,7 @@ bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
     if (g->lr_count[vcpu])
         give_back(g, vcpu, g->lr_shadow[vcpu], g->lr_count[vcpu]);
 
+    prune(g, vcpu);
     n = collect(g, vcpu, c);
     for (unsigned i = 1; i < n; i++) {
         struct cand t = c[i];

@@ -15,9 +15,10 @@
 #define BOOT_ARGS_STACK  40
 #define BOOT_ARGS_CORE   48
 
-/* struct trap_frame: x0..x30, then ELR_EL2, SPSR_EL2, one pad word for 16-byte alignment */
+/* struct trap_frame: x0..x30, then ELR_EL2, SPSR_EL2, the cycle counter at entry */
 #define FRAME_ELR        (31 * 8)
 #define FRAME_SPSR       (32 * 8)
+#define FRAME_CYCLES     (33 * 8)
 #define FRAME_SIZE       (34 * 8)
 
 /* SCTLR_EL2 bits that are RES1 when HCR_EL2.E2H is 0: 4, 5, 11, 16, 18, 22, 23, 28, 29. */

@@ -29,7 +29,7 @@ struct trap_frame {
     uint64_t x[31];
     uint64_t elr;
     uint64_t spsr;
-    uint64_t pad;
+    uint64_t entry_cycles;   /* PMCCNTR_EL0 at the vector: what the histograms start from */
 };
 
 /* What the boot core hands a secondary core through PSCI CPU_ON (see head.S). */
@@ -89,6 +89,7 @@ struct core {
     uint64_t perf_base[PERF_COUNTERS];
     struct vcpu *vcpu;          /* NULL for a core no partition owns */
     struct trap_frame *frame;   /* the guest frame at the top of this core's stack */
+    uint64_t irq_taken_at;      /* cycles when an interrupt for the vCPU was taken, 0: none */
 };
 
 extern struct board board;
@@ -111,6 +112,29 @@ static inline void perf_count(enum perf_counter c)
     this_core()->perf[c]++;
 }
 
+static inline void perf_add(enum perf_counter c, uint64_t n)
+{
+    this_core()->perf[c] += n;
+}
+
+/* Add value to one of this core's latency histograms (perf.h). */
+static inline void perf_hist(enum perf_hist h, uint64_t value)
+{
+    unsigned b = value ? 63u - (unsigned)__builtin_clzll(value) : 0;
+
+    if (b >= PERF_HIST_BUCKETS)
+        b = PERF_HIST_BUCKETS - 1;
+    this_core()->perf[PERF_HIST_BASE + h * PERF_HIST_BUCKETS + b]++;
+}
+
+static inline uint64_t cycles_now(void)
+{
+    uint64_t c;
+
+    __asm__ volatile("mrs %0, pmccntr_el0" : "=r"(c));
+    return c;
+}
+
 extern struct core cores[BOARD_MAX_CORES];
 
 /* Boot */
@@ -129,7 +153,14 @@ void hyp_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 /* Partitions (partition.c) */
 int partitions_create(void);
 void vcpu_run(struct core *core) __attribute__((noreturn));
-void vcpu_check_stop(struct vcpu *v, struct trap_frame *f);
+void vcpu_park(struct vcpu *v, struct trap_frame *f);
+/* On the way back to a vCPU: if its partition stopped meanwhile, park it (inline: every
+ * trap pays one comparison). */
+static inline void vcpu_check_stop(struct vcpu *v, struct trap_frame *f)
+{
+    if (v->seen_epoch != v->part->epoch)
+        vcpu_park(v, f);
+}
 void partition_fault(struct vcpu *v, struct trap_frame *f, const char *what);
 void partition_stage2_fault(struct vcpu *v, struct trap_frame *f, uint64_t ipa, uint64_t esr,
                             const char *what);
@@ -159,8 +190,14 @@ void gic_kick_core(unsigned core);
 void gic_send_sgi(unsigned core, unsigned sgi);
 uint32_t gic_ack_all(void);   /* bitmap of the SGIs and PPIs among them */
 void gic_end_forwarded(void);
-uint32_t core_idle(void);      /* as gic_ack_all */
+uint32_t core_idle(uint64_t *woke_at);   /* as gic_ack_all; woke_at: cycles at wake-up */
 #define SGI_KICK 0
+/* Direct interrupts (layout.h, direct_irqs): the partition's distributor accesses, passed
+ * through for its own private interrupts; and the reset of those when it (re)starts.
+ * A channel's doorbell reaches such a partition as SGI DIRECT_DOORBELL_SGI + channel. */
+#define DIRECT_DOORBELL_SGI 8
+uint32_t gic_direct_access(uint32_t offset, unsigned size, bool write, uint32_t value);
+void gic_direct_reset(void);
 
 /* Virtual CPU interface (gich.c) */
 void gich_reset(struct vcpu *v);

@@ -34,6 +34,13 @@ struct layout_partition {
     uint64_t console_ipa;               /* where the partition sees its PL011 */
     bool has_gic;                       /* a virtual GIC (optional "gic" property) */
     uint64_t gicd_ipa, gicc_ipa;        /* where it sees the distributor, CPU interface */
+    /* The core's physical interrupts are taken by the partition itself, not by the
+     * hypervisor: its GICC is the physical CPU interface (banked: this core's only), the
+     * distributor stays emulated and passes through the partition's own interrupts
+     * (virtual timer, doorbells as SGIs). No trap is ever needed to deliver an interrupt,
+     * so latency is the bare kernel's; the price is that the hypervisor cannot interrupt
+     * the core, hence one core and no may-restart from outside. */
+    bool direct_irqs;
     unsigned image;                     /* index into layout.images */
     bool restart_on_fault;
     unsigned restart_limit;             /* fault restarts before the partition is failed */

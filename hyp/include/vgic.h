@@ -46,6 +46,10 @@ struct vgic {
     bool enabled;            /* GICD_CTLR.EnableGrp0 */
     struct vgic_irq priv[VGIC_MAX_VCPUS][32];
     struct vgic_irq spi[VGIC_NR_SPIS];
+    /* Interrupts that may have state (pending, SGI sources, active): a superset, so the
+     * list-register fill looks at these and not at all VGIC_NR_IRQS. */
+    uint32_t priv_live[VGIC_MAX_VCPUS];
+    uint64_t spi_live;
     /* What the last fill wrote for each vCPU, so sync knows what each LR carries. */
     uint32_t lr_shadow[VGIC_MAX_VCPUS][VGIC_MAX_LRS];
     uint8_t lr_count[VGIC_MAX_VCPUS];

@@ -59,17 +59,13 @@ int console_getc(void)
 }
 
 /*
- * Each look at the console is a trap to the hypervisor, so an idle console waits with
- * WFI between looks (the hypervisor lets the core sleep for up to a millisecond) rather
- * than in a tight loop: typing feels the same, and the core is really idle.
+ * Each look at the console is a trap to the hypervisor, so an idle console sleeps a
+ * millisecond between looks rather than spinning: typing feels the same, and the core
+ * is really idle.
  */
 static void idle_wait(void)
 {
-    /* Alone on the board nothing would end the WFI: poll instead. */
-    if (guest.hypervisor)
-        wfi();
-    else
-        cpu_relax();
+    guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
 }
 
 char *guest_readline(struct line_editor *ed, const char *prompt)
@@ -169,8 +165,8 @@ static void parse_channel(const void *fdt, int node)
     const fdt32_t *rx = fdt_getprop(fdt, node, "aios,rx-offset", NULL);
     const fdt32_t *rs = fdt_getprop(fdt, node, "aios,ring-size", NULL);
     const char *peer = fdt_getprop(fdt, node, "aios,peer", NULL);
-    const fdt32_t *idx, *irq;
-    int len;
+    const fdt32_t *idx, *irq, *sgi;
+    int len, sgi_len;
 
     if (guest.nchannels == GUEST_MAX_CHANNELS || !tx || !rx || !rs || !peer ||
         reg0(fdt, node, &ch->base, &ch->size))
@@ -180,8 +176,11 @@ static void parse_channel(const void *fdt, int node)
     idx = fdt_getprop(fdt, node, "aios,channel-index", NULL);
     irq = fdt_getprop(fdt, node, "interrupts", &len);
     ch->index = idx ? fdt32_to_cpu(*idx) : 0;
-    /* <0 n flags>: SPI n is INTID 32 + n. */
-    ch->doorbell = irq && len == 12 && !fdt32_to_cpu(irq[0]) ? 32 + fdt32_to_cpu(irq[1]) : 0;
+    sgi = fdt_getprop(fdt, node, "aios,doorbell-sgi", &sgi_len);
+    if (sgi && sgi_len == 4 && fdt32_to_cpu(*sgi) < 16)
+        ch->doorbell = fdt32_to_cpu(*sgi);   /* direct interrupts: an SGI */
+    else   /* <0 n flags>: SPI n is INTID 32 + n. */
+        ch->doorbell = irq && len == 12 && !fdt32_to_cpu(irq[0]) ? 32 + fdt32_to_cpu(irq[1]) : 0;
     ch->tx_offset = fdt32_to_cpu(*tx);
     ch->rx_offset = fdt32_to_cpu(*rx);
     ch->ring_size = fdt32_to_cpu(*rs);
@@ -335,12 +334,14 @@ void guest_boot(const void *fdt)
             wfi();
     uart = (volatile uint32_t *)(uintptr_t)guest.uart_base;
     mmu_setup();
+    guest_gic_init();
     kernel_main();
 }
 
 void guest_secondary_boot(unsigned cpu)
 {
     mmu_enable();
+    guest_gic_init();
     kernel_secondary_main(cpu);
 }
 
@@ -356,7 +357,33 @@ int guest_gic_init(void)
     *gic_reg(guest.gicd, GICD_CTLR) = 1;
     *gic_reg(guest.gicc, GICC_PMR) = 0xff;
     *gic_reg(guest.gicc, GICC_CTLR) = 1;
+    /* The virtual timer ends guest_wait_until's sleep. */
+    if (guest.vtimer_intid)
+        guest_irq_enable(guest.vtimer_intid, guest_cpu_id());
     return 0;
+}
+
+void guest_wait_until(uint64_t deadline)
+{
+    uint32_t iar;
+
+    if (!guest.gicc || !guest.vtimer_intid) {
+        /* Nothing of ours could end a WFI; under a hypervisor it ends within 1 ms. */
+        if (guest.hypervisor)
+            wfi();
+        else
+            cpu_relax();
+        return;
+    }
+    write_sysreg(cntv_cval_el0, deadline);
+    write_sysreg(cntv_ctl_el0, 1);   /* ENABLE, interrupt not masked */
+    isb();
+    if (read_sysreg(cntvct_el0) < deadline)
+        wfi();
+    write_sysreg(cntv_ctl_el0, 0);   /* the timer's output drops before we complete it */
+    isb();
+    while (GUEST_IRQ_ID(iar = guest_irq_ack()) < 1020)
+        guest_irq_eoi(iar);
 }
 
 void guest_irq_enable(unsigned intid, unsigned cpu)
@@ -368,19 +395,19 @@ void guest_irq_enable(unsigned intid, unsigned cpu)
     *gic_reg(guest.gicd, GICD_ISENABLER + intid / 32 * 4) = 1u << (intid % 32);
 }
 
-unsigned guest_irq_ack(void)
+uint32_t guest_irq_ack(void)
 {
-    return guest.gicc ? *gic_reg(guest.gicc, GICC_IAR) & 0x3ff : 1023;
+    return guest.gicc ? *gic_reg(guest.gicc, GICC_IAR) : 1023;
 }
 
-void guest_irq_eoi(unsigned intid)
+void guest_irq_eoi(uint32_t iar)
 {
-    *gic_reg(guest.gicc, GICC_EOIR) = intid;
+    *gic_reg(guest.gicc, GICC_EOIR) = iar;
 }
 
-int hyp_doorbell(const struct guest_channel *ch)
+int hyp_doorbell(const struct guest_channel *ch, uint64_t rejected)
 {
-    return (int)hyp_call(HYP_CALL_DOORBELL, ch->index, 0, 0).x0;
+    return (int)hyp_call(HYP_CALL_DOORBELL, ch->index, rejected, 0).x0;
 }
 
 const struct guest_channel *guest_channel(const char *peer)

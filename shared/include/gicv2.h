@@ -27,6 +27,7 @@
 #define GICC_PMR         0x004
 #define GICC_IAR         0x00c
 #define GICC_EOIR        0x010
+#define GICC_APR0        0x0d0
 #define GICC_DIR         0x1000
 
 #define GICH_HCR         0x000

@@ -22,7 +22,8 @@ struct guest_channel {
     uint64_t base, size;
     uint32_t tx_offset, rx_offset, ring_size;
     unsigned index;          /* the layout's channel index: what the doorbell call takes */
-    unsigned doorbell;       /* INTID of its doorbell here, 0 without a GIC */
+    unsigned doorbell;       /* INTID of its doorbell here (an SPI, or an SGI with direct
+                              * interrupts), 0 without a GIC */
 };
 
 struct guest_info {
@@ -65,10 +66,20 @@ const struct guest_channel *guest_channel(const char *peer);
  * interface on; -1 without a GIC. */
 int guest_gic_init(void);
 void guest_irq_enable(unsigned intid, unsigned cpu);
-unsigned guest_irq_ack(void);            /* INTID, 1023 when none is pending */
-void guest_irq_eoi(unsigned intid);
-/* Ring the doorbell of a channel: its peer gets the channel's interrupt. */
-int hyp_doorbell(const struct guest_channel *ch);
+/* guest_irq_ack returns GICC_IAR: the INTID in bits 9:0 (GUEST_IRQ_ID; 1023 when none is
+ * pending) and, for an SGI, the sending CPU above it. guest_irq_eoi takes that value back
+ * unchanged, as the GIC requires. */
+uint32_t guest_irq_ack(void);
+void guest_irq_eoi(uint32_t iar);
+#define GUEST_IRQ_ID(iar) ((iar) & 0x3ffu)
+/* Sleep until an interrupt is pending or the virtual counter reaches deadline (the
+ * virtual timer bounds the WFI), then acknowledge and complete whatever is pending:
+ * interrupts are wake-up events here, the caller looks again at what it waits for. */
+void guest_wait_until(uint64_t deadline);
+/* Ring the doorbell of a channel: its peer gets the channel's interrupt. rejected: the
+ * messages this side has rejected on the channel so far (ring_rejected of its receive
+ * ring), which the hypervisor counts. */
+int hyp_doorbell(const struct guest_channel *ch, uint64_t rejected);
 
 /* Start vCPU cpu at kernel_secondary_main; returns the PSCI status. */
 int guest_cpu_on(unsigned cpu);

@@ -57,8 +57,11 @@
 #define HYP_REGION_GICD          1   /* the physical GIC distributor */
 
 /* x1 = channel index (the layout's; a partition's device tree gives it as
- * aios,channel-index). Raises the channel's doorbell interrupt (SPI 32 + index) in the
- * other partition. -3 for a bad index, -4 when the caller is not an end of the channel. */
+ * aios,channel-index). Raises the channel's doorbell interrupt in the other partition
+ * (the one its device tree names). x2 = how many messages the caller has rejected on
+ * this channel so far, in total: the hypervisor counts them per core (PERF_RING_REJECTED),
+ * as it counts the messages each doorbell announces (PERF_RING_SENT). -3 for a bad
+ * index, -4 when the caller is not an end of the channel. */
 #define HYP_CALL_DOORBELL        HYP_CALL(0x08)
 
 #define HYP_VERSION_MAJOR        0

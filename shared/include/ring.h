@@ -92,6 +92,12 @@ struct ring_stats {
     uint64_t rejected_torn;    /* sequence or check word wrong */
 };
 
+/* Every message this side has rejected, whatever the reason. */
+static inline uint64_t ring_rejected(const struct ring_stats *s)
+{
+    return s->rejected_index + s->rejected_length + s->rejected_type + s->rejected_torn;
+}
+
 /* One side's view of a ring: private copies of what it must not re-read from the peer. */
 struct ring {
     struct ring_header *hdr;

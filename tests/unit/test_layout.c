@@ -63,6 +63,7 @@ struct part_spec {
     const char *policy;                           /* NULL: no restart-policy */
     uint32_t limit;
     const char *may_restart[SPEC_MAX_PARTS + 1];  /* NULL-terminated; empty: absent */
+    bool gic, direct;                             /* gic at 0x0a00_0000/0x0a01_0000 */
     unsigned omit;                                /* OMIT_* */
 };
 
@@ -180,6 +181,13 @@ static void build_layout(const struct layout_spec *s, void *buf, int size)
                 }
                 FDT_OK(fdt_property(buf, "may-restart", list, (int)len));
             }
+            if (p->gic) {
+                fdt32_t gic[4] = { 0, cpu_to_fdt32(0x0a000000), 0, cpu_to_fdt32(0x0a010000) };
+
+                FDT_OK(fdt_property(buf, "gic", gic, sizeof(gic)));
+            }
+            if (p->direct)
+                FDT_OK(fdt_property(buf, "direct-interrupts", NULL, 0));
             FDT_OK(fdt_end_node(buf));
         }
         FDT_OK(fdt_end_node(buf));
@@ -397,6 +405,41 @@ static void test_may_restart_list(void **state)
     assert_int_equal(layout.parts[1].may_restart, 1u << 2);
     assert_int_equal(layout.parts[2].may_restart, 0);
     assert_int_equal(layout.parts[2].image, 1);   /* two partitions may share an image */
+}
+
+static void test_direct_interrupts(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    /* One core with a GIC: accepted, and nobody may restart it (rt grants ai, not the
+     * other way round). */
+    default_spec(&s);
+    s.parts[0].gic = s.parts[0].direct = true;
+    s.parts[1].gic = true;
+    expect_accepted(&s);
+    assert_true(layout.parts[0].direct_irqs);
+    assert_false(layout.parts[1].direct_irqs);
+    assert_true(layout.parts[0].has_gic && layout.parts[1].has_gic);
+
+    /* Without a GIC there is no CPU interface to hand over. */
+    default_spec(&s);
+    s.parts[0].direct = true;
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "partition rt: direct-interrupts needs a gic and exactly one core"));
+
+    /* Two cores: a fault on one could not stop the other. */
+    default_spec(&s);
+    s.parts[1].gic = s.parts[1].direct = true;
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "partition ai: direct-interrupts needs a gic and exactly one core"));
+
+    /* The hypervisor cannot stop such a core from outside, so no one may restart it. */
+    default_spec(&s);
+    s.parts[0].gic = s.parts[0].direct = true;
+    s.parts[1].may_restart[0] = "rt";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "partition ai: may-restart names rt, which has direct-interrupts"));
 }
 
 static void test_edges_touching_accepted(void **state)
@@ -1335,6 +1378,7 @@ int main(void)
         cmocka_unit_test(test_full_64bit_cells),
         cmocka_unit_test(test_stop_policy_and_limit),
         cmocka_unit_test(test_may_restart_list),
+        cmocka_unit_test(test_direct_interrupts),
         cmocka_unit_test(test_edges_touching_accepted),
         cmocka_unit_test(test_name_15_chars),
         cmocka_unit_test(test_memory_outside_ram),

@@ -30,12 +30,19 @@ void gich_reset(struct vcpu *v)
 {
     unsigned n = nr_lrs();
 
+    v->lrs_in_use = 0;
+    if (v->part->cfg->direct_irqs) {
+        /* Its interrupts do not pass through here: the virtual interface stays off. */
+        *gich(GICH_HCR) = 0;
+        v->vgic_dirty = false;
+        return;
+    }
+
     for (unsigned i = 0; i < n; i++)
         *gich(GICH_LR0 + 4 * i) = 0;
     *gich(GICH_APR) = 0;
     *gich(GICH_VMCR) = 0;
     *gich(GICH_HCR) = HCR_EN;
-    v->lrs_in_use = 0;
     v->vgic_dirty = true;
 }
 
@@ -62,7 +69,7 @@ void gich_fill(struct vcpu *v)
     bool overflow;
 
     v->vgic_dirty = false;
-    if (!v->part->cfg->has_gic)
+    if (!v->part->cfg->has_gic || v->part->cfg->direct_irqs)
         return;
     spin_lock(&v->part->lock);
     overflow = vgic_fill_lrs(&v->part->vgic, v->index, lrs, n);

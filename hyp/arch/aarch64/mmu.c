@@ -211,7 +211,13 @@ void mmu_init_el2_controls(void)
                  | 1ull << 19     /* TSC: SMC traps, firmware is reachable only through us;
                                    * PSCI over SMC is emulated like over HVC */
                  | 1ull << 31;    /* RW: EL1 runs AArch64 */
+    const struct vcpu *v = this_core()->vcpu;
 
+    /* A partition with direct interrupts takes this core's IRQs itself (IMO clear: they
+     * go to EL1, through the physical CPU interface it owns) and waits for them in its
+     * own WFI (TWI clear): nothing it waits for would pass through us. */
+    if (v && v->part->cfg->direct_irqs)
+        hcr &= ~(1ull << 4 | 1ull << 13);
     write_sysreg(hcr_el2, hcr);
     write_sysreg(vtcr_el2, vtcr_el2);
     /* CPTR_EL2: RES1 bits 13:12 and 9:0; TFP (bit 10) clear, so FP/SIMD does not trap
@@ -225,6 +231,11 @@ void mmu_init_el2_controls(void)
     /* MDCR_EL2: HPMN = PMCR_EL0.N hands every PMU event counter to the partition that owns
      * this core; no debug or PMU access traps (TPM, TPMCR, TDA, TDRA, TDOSA clear). */
     write_sysreg(mdcr_el2, (read_sysreg(pmcr_el0) >> 11) & 0x1f);
+    /* The cycle counter runs from here on, at EL2 too (PMCCFILTR_EL0.NSH), so the
+     * hypervisor's histograms and the partitions' measurements see every cycle. */
+    write_sysreg(pmccfiltr_el0, 1ull << 27);
+    write_sysreg(pmcntenset_el0, 1ull << 31);
+    write_sysreg(pmcr_el0, read_sysreg(pmcr_el0) | 1);   /* E: counters enabled */
     /* The partition sees the real CPU model. */
     write_sysreg(vpidr_el2, read_sysreg(midr_el1));
     isb();

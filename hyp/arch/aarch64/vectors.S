@@ -13,6 +13,8 @@
 .macro save_frame
     sub     sp, sp, #FRAME_SIZE
     stp     x0, x1, [sp, #0]
+    mrs     x0, pmccntr_el0
+    str     x0, [sp, #FRAME_CYCLES]
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
     stp     x6, x7, [sp, #48]
