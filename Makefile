@@ -66,7 +66,7 @@ AIOS_OBJ  := $(B)/target/aios/runtime/main.o
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
 IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin
-LAYOUTS := qemu-virt test-ai-fault test-core-twice
+LAYOUTS := qemu-virt test-ai-fault test-core-twice test-three-partitions
 
 $(B)/target/hyp/%.o: CFLAGS_EXTRA := -Ihyp/include
 $(B)/target/shared/lib/string.o: CFLAGS_EXTRA := -fno-builtin -fno-tree-loop-distribute-patterns

@@ -10,6 +10,7 @@
 #include "aarch64.h"
 #include "esr.h"
 #include "guest.h"
+#include "kprintf.h"
 #include "link.h"
 #include "msg.h"
 #include "shell.h"
@@ -59,7 +60,7 @@ static bool attempt(struct link *l, unsigned index, const struct target *t, bool
     char desc[120];
     int rc;
 
-    kprintf("  %-5s %-20s 0x%010llx  ", write ? "write" : "read", t->what,
+    kprintf("  %-5s %-22s 0x%010llx  ", write ? "write" : "read", t->what,
             (unsigned long long)t->address);
     rc = link_send(l, MSG_PROBE, &pr, sizeof(pr), &id);
     if (rc) {
@@ -86,8 +87,9 @@ void cmd_isolation_test(int argc, char **argv)
     struct hyp_partition_info info;
     struct smccc_res hyp = hyp_call(HYP_CALL_PLATFORM_REGION, HYP_REGION_HYPERVISOR, 0, 0);
     struct smccc_res gicd = hyp_call(HYP_CALL_PLATFORM_REGION, HYP_REGION_GICD, 0, 0);
-    struct target targets[3];
-    unsigned ntargets = 0, refused = 0, tried = 0;
+    struct target targets[3 + GUEST_MAX_CHANNELS];
+    char channel_names[GUEST_MAX_CHANNELS][48];
+    unsigned ntargets = 0, refused = 0, tried = 0, others = 0;
     struct link *l;
     int index;
 
@@ -106,6 +108,17 @@ void cmd_isolation_test(int argc, char **argv)
         targets[ntargets++] = (struct target){ "hypervisor memory", hyp.x1, false };
     if (!gicd.x0)
         targets[ntargets++] = (struct target){ "GIC distributor", gicd.x1, true };
+    /* Our channels to anyone else: the partition under test is not part of them. */
+    for (unsigned c = 0; c < guest.nchannels; c++) {
+        const struct guest_channel *ch = &guest.channels[c];
+
+        if (!strcmp(ch->peer, argv[1]))
+            continue;
+        ksnprintf(channel_names[c], sizeof(channel_names[c]), "channel %s-%s", guest.name,
+                  ch->peer);
+        targets[ntargets++] = (struct target){ channel_names[c], ch->base, false };
+        others++;
+    }
     if (!back_up(l, (unsigned)index)) {
         kprintf("isolation-test: %s does not answer; is it running?\n", argv[1]);
         return;
@@ -125,7 +138,8 @@ void cmd_isolation_test(int argc, char **argv)
         }
     }
 done:
-    kprintf("  -     a channel %s is not part of: none in this layout, not tried\n", argv[1]);
+    if (!others)
+        kprintf("  -     a channel %s is not part of: none in this layout, not tried\n", argv[1]);
     kprintf("isolation-test %s: %u of %u attempts refused%s\n", argv[1], refused, tried,
             refused == tried ? "; every one logged by the hypervisor and the partition restarted"
                              : "; ISOLATION BROKEN");

@@ -38,16 +38,19 @@ def test_ping_a_failed_partition_times_out_with_its_state(boot):
 
 
 def test_isolation_test_every_attempt_refused_and_ai_comes_back(boot):
-    s = boot()
-    out = s.command("isolation-test ai", timeout=240)
-    for what in ("rt memory", "hypervisor memory", "GIC distributor"):
+    # The layout with a third partition: rt has a channel (rt-spare) that ai is not
+    # part of, so that is tried too.
+    s = boot(layout="test-three-partitions")
+    out = s.command("isolation-test ai", timeout=300)
+    for what in ("rt memory", "hypervisor memory", "GIC distributor", "channel rt-spare"):
         for access in ("read", "write"):
             assert re.search(rf"{access}\s+{what}\s+0x[0-9a-f]+\s+refused: stage-2 fault at 0x[0-9a-f]+, "
                              rf"ESR 0x[0-9a-f]+ \(data abort from a lower EL, {access}", out), (what, access, out)
-    assert "isolation-test ai: 6 of 6 attempts refused" in out
+    assert re.search(r"channel rt-spare\s+0x0054010000", out), out
+    assert "isolation-test ai: 8 of 8 attempts refused" in out
     assert "NOT REFUSED" not in out
     # Each attempt was logged by the hypervisor, and the partition is back.
-    assert len(re.findall(r"\[hyp\] partition ai: stage-2 fault", s.output())) == 6
+    assert len(re.findall(r"\[hyp\] partition ai: stage-2 fault", s.output())) == 8
     rows = s.partitions()
     assert rows["ai"][1] == "running"
     assert "pong from ai: request" in s.command("ping ai")

@@ -1369,6 +1369,11 @@ static void test_shipped_layouts(void **state)
     assert_int_equal(layout.nparts, 2);
     FDT_OK(fdt_open_into(qemu_dtb, board_dtb, board_dtb_len));
     check_shipped_layout("tests/layouts/ai-fault.dts");
+    FDT_OK(fdt_open_into(qemu_dtb, board_dtb, board_dtb_len));
+    check_shipped_layout("tests/layouts/three-partitions.dts");
+    assert_int_equal(layout.nparts, 3);
+    assert_int_equal(layout.nchannels, 2);
+    assert_true(layout.parts[0].direct_irqs);
 }
 
 int main(void)
