@@ -541,10 +541,10 @@ static uint32_t encode(const struct vgic *g, unsigned vcpu, const struct cand *c
 
 /* Take back the state of the count list registers last filled for vcpu; lrs holds
  * what they contain now (entries past nlrs are taken as unchanged). */
-static void give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs)
+static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs)
 {
     const uint32_t *shadow = g->lr_shadow[vcpu];
-    unsigned count = g->lr_count[vcpu];
+    unsigned count = g->lr_count[vcpu], taken = 0;
     bool keep_pending[VGIC_MAX_LRS];
 
     /* First forget what each LR was given, then apply what it holds now: an SGI may sit
@@ -570,6 +570,10 @@ static void give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsign
         unsigned st = (i < nlrs ? lrs[i] : shadow[i]) >> LR_STATE_SHIFT & 3;
         struct vgic_irq *irq = irq_of(g, vcpu, intid);
 
+        /* Given pending, no longer pending: the vCPU acknowledged it. */
+        if ((shadow[i] >> LR_STATE_SHIFT & ST_PENDING) && !(st & ST_PENDING))
+            taken++;
+
         /* OR-ed in: a raise while it sat in the LR has already set it again. */
         if ((st & ST_PENDING) && keep_pending[i]) {
             if (intid < 16)
@@ -586,6 +590,7 @@ static void give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsign
         }
     }
     g->lr_count[vcpu] = 0;
+    return taken;
 }
 
 bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
@@ -637,10 +642,9 @@ bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
     return n > used;
 }
 
-void vgic_sync_lrs(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs)
+unsigned vgic_sync_lrs(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs)
 {
-    if (vcpu < g->nvcpus)
-        give_back(g, vcpu, lrs, nlrs);
+    return vcpu < g->nvcpus ? give_back(g, vcpu, lrs, nlrs) : 0;
 }
 
 bool vgic_has_pending(const struct vgic *g, unsigned vcpu)

@@ -82,10 +82,11 @@ void vgic_link_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned hw_int
  * pending ones that are enabled while the distributor is enabled (lower value first,
  * then lower INTID); unused LRs are 0. Returns true when some pending interrupt did not
  * fit (the caller then asks for an underflow maintenance interrupt).
- * sync: take back what the vCPU did with them (acknowledged, completed).
+ * sync: take back what the vCPU did with them (acknowledged, completed); returns how
+ * many interrupts it acknowledged since the fill (given pending, no longer pending).
  */
 bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs);
-void vgic_sync_lrs(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs);
+unsigned vgic_sync_lrs(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsigned nlrs);
 
 /* Whether vcpu has an interrupt it could take now (enabled and pending). */
 bool vgic_has_pending(const struct vgic *g, unsigned vcpu);

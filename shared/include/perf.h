@@ -14,18 +14,21 @@ enum perf_counter {
     PERF_CONSOLE_ACCESSES,   /* emulated PL011 register accesses */
     PERF_IDLE_WAKEUPS,       /* WFI sleeps that ended */
     PERF_VIRQS,              /* physical interrupts forwarded to the partition */
+    PERF_VIRQS_TAKEN,        /* virtual interrupts the partition acknowledged (injected
+                              * through the list registers: forwarded ones, doorbells) */
     PERF_DOORBELLS,          /* channel doorbells rung */
     PERF_RING_SENT,          /* ring messages the doorbells announced (producer's index) */
     PERF_RING_REJECTED,      /* ring messages the partition rejected (it reports them) */
     PERF_NAMED_COUNTERS,
-    PERF_TRAPS_BASE = 16,    /* + exception class: traps from the partition, by ESR_EL2.EC */
+    PERF_TRAPS_BASE = 16,    /* (PERF_NAMED_COUNTERS must stay below it) */    /* + exception class: traps from the partition, by ESR_EL2.EC */
     PERF_HIST_BASE = PERF_TRAPS_BASE + 64,   /* + histogram * PERF_HIST_BUCKETS + bucket */
     PERF_COUNTERS = PERF_HIST_BASE + 3 * 32,
 };
 
 #define PERF_COUNTER_NAMES \
     { "hypercalls", "irqs", "kicks", "foreign", "stage2_faults", "console_accesses", \
-      "idle_wakeups", "virqs_forwarded", "doorbells", "ring_sent", "ring_rejected" }
+      "idle_wakeups", "virqs_forwarded", "virqs_taken", "doorbells", "ring_sent", \
+      "ring_rejected" }
 
 /*
  * Latency histograms the hypervisor keeps per core, log2 buckets (bucket b counts values

@@ -152,7 +152,16 @@ static void test_enable_registers(void **state)
     vgic_fill_lrs(&g, 0, lrs, 4);
     assert_int_equal(lr_id(lrs[0]), 37);
     assert_int_equal(lr_state(lrs[0]), 1);
-    vgic_sync_lrs(&g, 0, lrs, 4);
+    /* Still pending in its LR: not acknowledged, so not counted as taken. */
+    assert_int_equal(vgic_sync_lrs(&g, 0, lrs, 4), 0);
+    vgic_fill_lrs(&g, 0, lrs, 4);
+    lrs[0] = (lrs[0] & ~(3u << 28)) | 2u << 28;   /* the guest acknowledged it: active */
+    assert_int_equal(vgic_sync_lrs(&g, 0, lrs, 4), 1);
+    vgic_fill_lrs(&g, 0, lrs, 4);
+    assert_int_equal(lr_state(lrs[0]), 2);
+    lrs[0] &= ~(3u << 28);                        /* and completed it */
+    assert_int_equal(vgic_sync_lrs(&g, 0, lrs, 4), 0);
+    vgic_raise(&g, 0, 37);
 
     /* A disabled pending interrupt stays in the distributor. */
     vgic_raise(&g, 0, 40);

@@ -50,13 +50,15 @@ void gich_reset(struct vcpu *v)
 void gich_sync(struct vcpu *v)
 {
     uint32_t lrs[VGIC_MAX_LRS];
-    unsigned n = nr_lrs();
+    unsigned n = nr_lrs(), taken;
 
     for (unsigned i = 0; i < n; i++)
         lrs[i] = *gich(GICH_LR0 + 4 * i);
+
     spin_lock(&v->part->lock);
-    vgic_sync_lrs(&v->part->vgic, v->index, lrs, n);
+    taken = vgic_sync_lrs(&v->part->vgic, v->index, lrs, n);
     spin_unlock(&v->part->lock);
+    perf_add(PERF_VIRQS_TAKEN, taken);
     v->vgic_dirty = true;   /* what was in them may have been taken or completed */
 }
 
