@@ -9,7 +9,6 @@
 #include "esr.h"
 #include "hyp.h"
 #include "ring.h"
-#include "spinlock.h"
 
 #define SMCCC_VERSION_1_1 0x10001
 
@@ -87,10 +86,11 @@ static void platform_region(struct trap_frame *f)
  * What the hypervisor sees of a channel's traffic, per side (0: partition a, producing
  * into the first ring; 1: b): the producer's published head at its last doorbell, the
  * rejections it last reported, and when it last rang while no answer had come yet.
- * Both values come from the partition, so they only ever feed counters, clamped.
+ * Both values come from the partition, so they only ever feed counters, clamped. Each
+ * field is swapped atomically: no lock on the doorbell's path, and two vCPUs of one side
+ * ringing at once lose nothing.
  */
 static struct channel_traffic {
-    spinlock_t lock;
     uint32_t head_seen[2];
     uint64_t rejected_seen[2];
     uint64_t rang_at[2];       /* system counter at an unanswered doorbell, else 0 */
@@ -102,31 +102,27 @@ static void count_traffic(unsigned c, unsigned side, uint64_t rejected)
     struct channel_traffic *t = &traffic[c];
     const volatile struct ring_index *head = (const volatile struct ring_index *)(uintptr_t)
         (ch->mem.base + side * (ch->mem.size / 2) + sizeof(struct ring_header));
-    uint64_t now = read_sysreg(cntpct_el0), freq = read_sysreg(cntfrq_el0);
-    uint32_t published, sent;
+    uint64_t now = read_sysreg(cntpct_el0), asked, before, none = 0;
+    uint32_t published = head->value, sent;
 
-    spin_lock(&t->lock);
-    published = head->value;
-    sent = published - t->head_seen[side];
-    t->head_seen[side] = published;
+    sent = published - __atomic_exchange_n(&t->head_seen[side], published, __ATOMIC_RELAXED);
     if (sent <= ch->slot_count)   /* more cannot be new: a peer's scribble */
         perf_add(PERF_RING_SENT, sent);
+    before = __atomic_exchange_n(&t->rejected_seen[side], rejected, __ATOMIC_RELAXED);
     /* A smaller total: the partition restarted and counts afresh. */
-    if (rejected >= t->rejected_seen[side] && rejected - t->rejected_seen[side] <= (1u << 20))
-        perf_add(PERF_RING_REJECTED, rejected - t->rejected_seen[side]);
-    else if (rejected < t->rejected_seen[side] && rejected <= (1u << 20))
-        perf_add(PERF_RING_REJECTED, rejected);
-    t->rejected_seen[side] = rejected;
+    if (rejected < before)
+        before = 0;
+    if (rejected - before <= (1u << 20))
+        perf_add(PERF_RING_REJECTED, rejected - before);
     /* A doorbell after one from the other side answers it; otherwise it asks, and the
      * first unanswered one is where the round trip starts. */
-    if (t->rang_at[!side]) {
-        if (freq)
-            perf_hist(PERF_HIST_RING_ROUND_TRIP, (now - t->rang_at[!side]) * 1000000000ull / freq);
-        t->rang_at[!side] = 0;
-    } else if (!t->rang_at[side]) {
-        t->rang_at[side] = now;
-    }
-    spin_unlock(&t->lock);
+    asked = __atomic_exchange_n(&t->rang_at[!side], 0, __ATOMIC_RELAXED);
+    if (asked)
+        perf_hist(PERF_HIST_RING_ROUND_TRIP,
+                  (now - asked) * 1000000000ull / read_sysreg(cntfrq_el0));
+    else
+        __atomic_compare_exchange_n(&t->rang_at[side], &none, now, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
 }
 
 static void doorbell(struct vcpu *v, struct trap_frame *f)

@@ -28,6 +28,9 @@ static void take_private(struct vcpu *v, uint32_t taken, uint64_t taken_at)
 {
     if ((taken & (1u << SGI_REFRESH | 1u << board.vtimer_intid)) && !this_core()->irq_taken_at)
         this_core()->irq_taken_at = taken_at;
+    /* Underflow: the list registers have room for interrupts still waiting. */
+    if (taken & 1u << board.maintenance_intid)
+        v->vgic_dirty = true;
     if (taken & 1u << SGI_KICK) {
         perf_count(PERF_KICKS);
         if (v->part->stop_requester != v->part->index)
@@ -60,6 +63,7 @@ static void handle_wfx(struct vcpu *v, struct trap_frame *f, uint64_t esr)
 {
     /* ISS bit 0 clear: WFI (WFE is not trapped, HCR_EL2.TWE is clear). A vCPU with a
      * virtual interrupt to take does not sleep: WFI completes at once, as on hardware. */
+    gich_save(v);   /* what it did with its list registers counts */
     if (!(esr & 1) && !has_virtual_interrupt(v)) {
         uint64_t woke_at;
         uint32_t taken = core_idle(&woke_at);
@@ -92,6 +96,7 @@ static void emulate_gicd(struct vcpu *v, struct trap_frame *f, uint32_t offset, 
         value = gic_direct_access(offset, d.size, d.write, value);
         kick = 0;
     } else {
+        gich_save(v);   /* its own pending and active state, as its list registers say */
         spin_lock(&p->lock);
         kick = vgic_dist_access(&p->vgic, v->index, offset, d.size, d.write, &value);
         spin_unlock(&p->lock);
@@ -209,7 +214,6 @@ void trap_lower_sync(struct trap_frame *f)
     trap_handler h = sync_handlers[esr_class(esr)];
 
     perf_count(PERF_TRAPS_BASE + esr_class(esr));
-    gich_save(v);
     (h ? h : fault_with_syndrome)(v, f, esr);
     vcpu_check_stop(v, f);
     trap_exit(v);
@@ -221,7 +225,6 @@ void trap_lower_irq(struct trap_frame *f)
 {
     struct vcpu *v = this_core()->vcpu;
 
-    gich_save(v);
     take_private(v, gic_ack_all(), f->entry_cycles);
     vcpu_check_stop(v, f);
     trap_exit(v);

@@ -204,8 +204,14 @@ void gich_reset(struct vcpu *v);
 void gich_sync(struct vcpu *v);
 void gich_fill(struct vcpu *v);
 
-/* On every exit from and entry to a vCPU: inline, so a trap that touches no interrupt
- * pays two tests. */
+/*
+ * The list registers stay as they are across a trap that has nothing to do with
+ * interrupts (a hypercall, a console access): the vGIC's state is brought up to date
+ * from them (gich_save) only where it is read (a WFI, the vCPU's own distributor
+ * accesses) or about to change them (gich_load, when something new is pending: another
+ * core or an interrupt taken here marked the vCPU dirty). After a save the vCPU is
+ * dirty, so the list registers are always rewritten before it runs again.
+ */
 static inline void gich_save(struct vcpu *v)
 {
     if (v->lrs_in_use)
@@ -214,8 +220,10 @@ static inline void gich_save(struct vcpu *v)
 
 static inline void gich_load(struct vcpu *v)
 {
-    if (v->vgic_dirty)
+    if (v->vgic_dirty) {
+        gich_save(v);
         gich_fill(v);
+    }
 }
 void vgic_kick(struct partition *p, uint32_t vcpu_mask);
 #define SGI_REFRESH 1   /* "your vGIC state changed": reload list registers */

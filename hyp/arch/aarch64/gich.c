@@ -59,7 +59,9 @@ void gich_sync(struct vcpu *v)
     taken = vgic_sync_lrs(&v->part->vgic, v->index, lrs, n);
     spin_unlock(&v->part->lock);
     perf_add(PERF_VIRQS_TAKEN, taken);
-    v->vgic_dirty = true;   /* what was in them may have been taken or completed */
+    /* Their state is the vGIC's now: they must be written again before the vCPU runs. */
+    v->lrs_in_use = 0;
+    v->vgic_dirty = true;
 }
 
 /* Before the vCPU runs: the interrupts it should see, and a maintenance interrupt if
