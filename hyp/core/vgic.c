@@ -589,6 +589,18 @@ static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, un
             mark_live(g, vcpu, intid);
         }
     }
+    /* What the vCPU finished with has no state left: the next fill need not look at it. */
+    for (unsigned i = 0; i < count; i++) {
+        unsigned intid = shadow[i] & 0x3ff;
+        const struct vgic_irq *irq = irq_of(g, vcpu, intid);
+
+        if (!irq->pending && !irq->sgi_sources && !irq->active) {
+            if (intid < 32)
+                g->priv_live[vcpu] &= ~(1u << intid);
+            else
+                g->spi_live &= ~(1ull << (intid - 32));
+        }
+    }
     g->lr_count[vcpu] = 0;
     return taken;
 }
@@ -652,7 +664,7 @@ bool vgic_has_pending(const struct vgic *g, unsigned vcpu)
     struct cand c[MAX_CANDS];
     unsigned n;
 
-    if (vcpu >= g->nvcpus || !g->enabled)
+    if (vcpu >= g->nvcpus || !g->enabled || (!g->priv_live[vcpu] && !g->spi_live))
         return false;
     n = collect(g, vcpu, c);
     for (unsigned i = 0; i < n; i++)
