@@ -26,6 +26,10 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
     rc |= fdt_create(fdt, GUEST_FDT_SIZE);
     /* The tree's own pages are reserved so the partition does not allocate over them. */
     rc |= fdt_add_reservemap_entry(fdt, dtb_ipa, GUEST_FDT_SIZE);
+    /* So are the modules': data the partition reads, not memory it may reuse. */
+    for (unsigned m = 0; m < cfg->nmodules; m++)
+        rc |= fdt_add_reservemap_entry(fdt, layout_module_base(&layout, cfg, m),
+                                       layout.images[cfg->modules[m]].size);
     rc |= fdt_finish_reservemap(fdt);
     rc |= fdt_begin_node(fdt, "");
     rc |= fdt_property_u32(fdt, "#address-cells", 2);
@@ -106,6 +110,19 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
     rc |= fdt_property(fdt, "compatible", "arm,pl011\0arm,primecell", sizeof("arm,pl011\0arm,primecell"));
     rc |= prop_u64_pair(fdt, "reg", cfg->console_ipa, 0x1000);
     rc |= fdt_end_node(fdt);
+
+    /* Modules: where each data image is in its RAM, verified by the hypervisor. */
+    for (unsigned m = 0; m < cfg->nmodules; m++) {
+        const struct layout_image *img = &layout.images[cfg->modules[m]];
+        uint64_t base = layout_module_base(&layout, cfg, m);
+
+        ksnprintf(name, sizeof(name), "module@%llx", (unsigned long long)base);
+        rc |= fdt_begin_node(fdt, name);
+        rc |= fdt_property_string(fdt, "compatible", "aios,module");
+        rc |= fdt_property_string(fdt, "aios,name", img->name);
+        rc |= prop_u64_pair(fdt, "reg", base, img->size);
+        rc |= fdt_end_node(fdt);
+    }
 
     for (unsigned c = 0; c < layout.nchannels; c++) {
         const struct layout_channel *ch = &layout.channels[c];

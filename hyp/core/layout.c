@@ -12,6 +12,8 @@
  *                       gic = <gicd-hi gicd-lo gicc-hi gicc-lo>;   (optional: a virtual GICv2)
  *                       direct-interrupts;   (optional, with gic and one core: the core's
  *                           interrupts go straight to the partition; see layout.h)
+ *                       modules = "<image>", ...;   (optional: data images loaded into
+ *                           its RAM below the device tree, verified like the kernel)
  *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
  *                       memory = <base-hi base-lo size-hi size-lo>;
  *                       slot-size = <bytes>;  slot-count = <n>;
@@ -82,7 +84,7 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
 {
     const fdt32_t *cells;
     const char *s;
-    int len, img;
+    int len, img, count;
 
     cells = fdt_getprop(fdt, node, "cores", &len);
     if (!cells || len <= 0 || len % 4)
@@ -128,6 +130,20 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
         return kfail(err, errlen, -ENOENT, "partition %s: names missing image '%s'", p->name, s);
     p->image = (unsigned)img;
 
+    count = fdt_stringlist_count(fdt, node, "modules");
+    if (count > LAYOUT_MAX_MODULES || (count < 0 && count != -FDT_ERR_NOTFOUND))
+        return kfail(err, errlen, -EINVAL, "partition %s: modules must list at most %d image names",
+                     p->name, LAYOUT_MAX_MODULES);
+    for (int i = 0; i < count; i++) {
+        const char *name = fdt_stringlist_get(fdt, node, "modules", i, NULL);
+
+        img = name ? find_image(l, name) : -1;
+        if (img < 0)
+            return kfail(err, errlen, -ENOENT, "partition %s: modules names missing image '%s'",
+                         p->name, name ? name : "?");
+        p->modules[p->nmodules++] = (unsigned)img;
+    }
+
     s = fdt_getprop(fdt, node, "restart-policy", &len);
     if (!s || len < 1 || s[len - 1] != '\0' || (strcmp(s, "restart") && strcmp(s, "stop")))
         return kfail(err, errlen, -EINVAL, "partition %s: restart-policy must be \"restart\" or \"stop\"",
@@ -141,6 +157,26 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
     p->restart_limit = fdt32_to_cpu(cells[0]);
     p->perf_control = fdt_getprop(fdt, node, "perf-control", NULL) != NULL;
     return 0;
+}
+
+uint64_t layout_module_base(const struct layout *l, const struct layout_partition *p,
+                            unsigned m)
+{
+    uint64_t top = p->mem.base + p->mem.size, base = top;
+
+    if (p->mem.size < LAYOUT_DTB_SIZE || m >= p->nmodules)
+        return 0;
+    base -= LAYOUT_DTB_SIZE;
+    for (unsigned i = p->nmodules; i-- > m;) {
+        uint64_t size = l->images[p->modules[i]].size;
+
+        if (size > base - p->mem.base)
+            return 0;   /* does not fit */
+        base = (base - size) & ~(uint64_t)(LAYOUT_MODULE_ALIGN - 1);
+        if (base < p->mem.base)
+            return 0;
+    }
+    return base;
 }
 
 /* may-restart names partitions, so it is resolved once all of them are known. */
@@ -319,6 +355,14 @@ int layout_validate(const struct layout *l, const struct board *b, char *err, si
         if (img->size > p->mem.size)
             return kfail(err, errlen, -EINVAL, "partition %s: image %s (%llu bytes) does not fit its memory",
                         p->name, img->name, (unsigned long long)img->size);
+        if (p->nmodules) {
+            uint64_t lowest = layout_module_base(l, p, 0);
+
+            if (lowest == 0 || lowest < p->mem.base + img->size)
+                return kfail(err, errlen, -EINVAL,
+                             "partition %s: image %s and modules do not fit its memory "
+                             "below the device tree", p->name, img->name);
+        }
         if (p->console_ipa % PAGE_SIZE ||
             range_overlaps((struct range){ p->console_ipa, PAGE_SIZE }, p->mem))
             return kfail(err, errlen, -EINVAL, "partition %s: console 0x%llx is not a free 4 KiB page",

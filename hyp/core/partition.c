@@ -98,45 +98,71 @@ static void refuse(struct partition *p, const char *why)
 }
 
 /*
- * Copy the partition's image from the bundle into its RAM, hash the copy (what will run,
- * not what the bundle says) and compare with the layout. On success the partition is
- * RUNNING with vCPU 0 powered on at the image's first byte.
+ * Copy image img from the bundle to dst and check the copy's SHA-256 (what the partition
+ * will use, not what the bundle says) against the layout. 0, or -1 with why filled in
+ * and the copy wiped.
+ */
+static int load_verified(const struct layout_image *img, void *dst, uint8_t digest[SHA256_DIGEST_SIZE],
+                         char *why, size_t whylen)
+{
+    const void *src;
+    uint64_t size;
+    char want[17], got[17];
+    int rc = bundle_find((const void *)(uintptr_t)board.bundle.base, board.bundle.size,
+                         img->name, &src, &size);
+
+    if (rc) {
+        ksnprintf(why, whylen, rc == -ENOENT ? "image '%s' is not in the boot bundle"
+                                             : "the boot bundle is corrupt (looking for '%s')",
+                  img->name);
+        return -1;
+    }
+    if (size != img->size) {
+        ksnprintf(why, whylen, "image '%s' is %llu bytes, the layout says %llu", img->name,
+                  (unsigned long long)size, (unsigned long long)img->size);
+        return -1;
+    }
+    memcpy(dst, src, size);
+    sha256(dst, size, digest);
+    if (memcmp(digest, img->sha256, SHA256_DIGEST_SIZE)) {
+        memset(dst, 0, size);
+        hex8(want, img->sha256);
+        hex8(got, digest);
+        ksnprintf(why, whylen, "SHA-256 of image '%s' is %s..., the layout says %s...",
+                  img->name, got, want);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Copy the partition's image and its modules from the bundle into its RAM, each verified
+ * against the layout. On success the partition is RUNNING with vCPU 0 powered on at the
+ * image's first byte.
  */
 static void partition_load(struct partition *p)
 {
     const struct layout_partition *cfg = p->cfg;
-    const void *img;
-    uint64_t size;
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    char want[17], got[17], why[160];
+    uint8_t digest[SHA256_DIGEST_SIZE], module_digest[SHA256_DIGEST_SIZE];
+    char got[17], why[160];
     void *ram = (void *)(uintptr_t)cfg->mem.base;
-    int rc;
 
-    rc = bundle_find((const void *)(uintptr_t)board.bundle.base, board.bundle.size,
-                     p->image->name, &img, &size);
-    if (rc) {
-        ksnprintf(why, sizeof(why), rc == -ENOENT ? "image '%s' is not in the boot bundle"
-                                                  : "the boot bundle is corrupt (looking for '%s')",
-                  p->image->name);
+    if (load_verified(p->image, ram, digest, why, sizeof(why))) {
         refuse(p, why);
         return;
     }
-    if (size != p->image->size) {
-        ksnprintf(why, sizeof(why), "image '%s' is %llu bytes, the layout says %llu",
-                  p->image->name, (unsigned long long)size, (unsigned long long)p->image->size);
-        refuse(p, why);
-        return;
-    }
-    memcpy(ram, img, size);
-    sha256(ram, size, digest);
-    if (memcmp(digest, p->image->sha256, sizeof(digest))) {
-        memset(ram, 0, size);
-        hex8(want, p->image->sha256);
-        hex8(got, digest);
-        ksnprintf(why, sizeof(why), "SHA-256 of image '%s' is %s..., the layout says %s...",
-                  p->image->name, got, want);
-        refuse(p, why);
-        return;
+    for (unsigned m = 0; m < cfg->nmodules; m++) {
+        const struct layout_image *img = &layout.images[cfg->modules[m]];
+        uint64_t base = layout_module_base(&layout, cfg, m);
+
+        if (load_verified(img, (void *)(uintptr_t)base, module_digest, why, sizeof(why))) {
+            refuse(p, why);
+            return;
+        }
+        hex8(got, module_digest);
+        hyp_log("partition %s: module %s verified (sha256 %s...), %llu KiB at 0x%llx", cfg->name,
+                img->name, got, (unsigned long long)((img->size + 1023) >> 10),
+                (unsigned long long)base);
     }
     p->dtb_ipa = guest_fdt_write(p);
     if (!p->dtb_ipa) {

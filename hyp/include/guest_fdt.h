@@ -8,9 +8,11 @@
 
 #include <stdint.h>
 
+#include "layout.h"
+
 struct partition;
 
-#define GUEST_FDT_SIZE  (64 * 1024)   /* kept at the top of the partition's RAM */
+#define GUEST_FDT_SIZE  LAYOUT_DTB_SIZE   /* kept at the top of the partition's RAM */
 
 /* Write p's device tree into its RAM; returns its address, 0 if it did not fit. */
 uint64_t guest_fdt_write(const struct partition *p);

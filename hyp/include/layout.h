@@ -19,6 +19,9 @@
 #define LAYOUT_NAME_MAX        16   /* including the NUL */
 #define LAYOUT_MAX_RESTARTS    1000
 #define LAYOUT_MAX_CHANNELS    8
+#define LAYOUT_MAX_MODULES     4
+#define LAYOUT_DTB_SIZE        (64 * 1024)   /* a partition's device tree, at the top of its RAM */
+#define LAYOUT_MODULE_ALIGN    (64 * 1024)
 
 struct layout_image {
     char name[LAYOUT_NAME_MAX];
@@ -46,6 +49,10 @@ struct layout_partition {
     unsigned restart_limit;             /* fault restarts before the partition is failed */
     uint32_t may_restart;               /* bitmap of partitions it may restart */
     bool perf_control;                  /* may reset the hypervisor's counters */
+    /* Data images loaded beside the kernel (optional "modules" property: a model, a
+     * tokenizer), verified like it; see layout_module_base for where they go. */
+    unsigned modules[LAYOUT_MAX_MODULES];
+    unsigned nmodules;
 };
 
 /* Shared memory between two partitions: two rings, a to b in the first half of the
@@ -65,6 +72,14 @@ struct layout {
     struct layout_channel channels[LAYOUT_MAX_CHANNELS];
     unsigned nchannels;
 };
+
+/*
+ * Where module m of partition p goes in its RAM: the modules are stacked below the
+ * device tree at the top of RAM, in the order listed, each on a LAYOUT_MODULE_ALIGN
+ * boundary (so the partition's kernel, at the bottom, keeps the most room for itself).
+ */
+uint64_t layout_module_base(const struct layout *l, const struct layout_partition *p,
+                            unsigned m);
 
 /* Read the layout DTB. Structural errors (missing or malformed properties). */
 int layout_parse(const void *fdt, struct layout *l, char *err, size_t errlen);

@@ -225,6 +225,21 @@ static void parse_fdt(const void *fdt)
     node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof("memory"));
     if (node >= 0)
         reg0(fdt, node, &guest.ram_base, &guest.ram_size);
+    for (node = fdt_node_offset_by_compatible(fdt, -1, "aios,module"); node >= 0;
+         node = fdt_node_offset_by_compatible(fdt, node, "aios,module")) {
+        struct guest_module *m = &guest.modules[guest.nmodules];
+        const char *name = fdt_getprop(fdt, node, "aios,name", &len);
+
+        if (guest.nmodules == GUEST_MAX_MODULES || !name || len < 2 ||
+            (size_t)len > sizeof(m->name) || name[len - 1] || reg0(fdt, node, &m->base, &m->size))
+            continue;
+        /* Only inside our RAM: anything else would not be ours to read. */
+        if (m->base < guest.ram_base || m->size > guest.ram_size ||
+            m->base - guest.ram_base > guest.ram_size - m->size)
+            continue;
+        memcpy(m->name, name, (size_t)len);
+        guest.nmodules++;
+    }
     for (node = fdt_node_offset_by_compatible(fdt, -1, "aios,channel"); node >= 0;
          node = fdt_node_offset_by_compatible(fdt, node, "aios,channel"))
         parse_channel(fdt, node);
@@ -408,6 +423,14 @@ void guest_irq_eoi(uint32_t iar)
 int hyp_doorbell(const struct guest_channel *ch, uint64_t rejected)
 {
     return (int)hyp_call(HYP_CALL_DOORBELL, ch->index, rejected, 0).x0;
+}
+
+const struct guest_module *guest_module(const char *name)
+{
+    for (unsigned i = 0; i < guest.nmodules; i++)
+        if (!strcmp(guest.modules[i].name, name))
+            return &guest.modules[i];
+    return NULL;
 }
 
 const struct guest_channel *guest_channel(const char *peer)

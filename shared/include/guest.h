@@ -26,6 +26,13 @@ struct guest_channel {
                               * interrupts), 0 without a GIC */
 };
 
+/* A data image the hypervisor loaded into our RAM and verified (a model, a tokenizer). */
+#define GUEST_MAX_MODULES 4
+struct guest_module {
+    char name[16];
+    uint64_t base, size;
+};
+
 struct guest_info {
     char name[16];          /* this partition's name, from /chosen */
     unsigned index;         /* this partition's index in the layout */
@@ -34,6 +41,8 @@ struct guest_info {
     unsigned ncpus;
     struct guest_channel channels[GUEST_MAX_CHANNELS];
     unsigned nchannels;
+    struct guest_module modules[GUEST_MAX_MODULES];
+    unsigned nmodules;
     uint64_t gicd, gicc;     /* virtual GICv2, 0 if the layout gives none */
     unsigned vtimer_intid;   /* the virtual timer's interrupt, 0 if unknown */
     bool hypervisor;         /* booted as a partition (not straight on the board) */
@@ -57,6 +66,9 @@ char *guest_readline(struct line_editor *ed, const char *prompt);
 /* Add an identity mapping to this kernel's stage-1 table (what the stage-2 table of the
  * hypervisor then allows is another matter). Negative errno on failure. */
 int guest_map_range(uint64_t base, uint64_t size, bool device);
+
+/* The module called name, or NULL if the layout gives none. */
+const struct guest_module *guest_module(const char *name);
 
 /* The channel to partition peer, or NULL if the layout gives none. */
 const struct guest_channel *guest_channel(const char *peer);

@@ -64,6 +64,7 @@ struct part_spec {
     uint32_t limit;
     const char *may_restart[SPEC_MAX_PARTS + 1];  /* NULL-terminated; empty: absent */
     bool gic, direct;                             /* gic at 0x0a00_0000/0x0a01_0000 */
+    const char *modules[LAYOUT_MAX_MODULES + 2];  /* NULL-terminated; empty: absent */
     unsigned omit;                                /* OMIT_* */
 };
 
@@ -188,6 +189,18 @@ static void build_layout(const struct layout_spec *s, void *buf, int size)
             }
             if (p->direct)
                 FDT_OK(fdt_property(buf, "direct-interrupts", NULL, 0));
+            if (p->modules[0]) {
+                char list[256];
+                size_t len = 0;
+
+                for (unsigned k = 0; p->modules[k]; k++) {
+                    size_t n = strlen(p->modules[k]) + 1;
+
+                    memcpy(list + len, p->modules[k], n);
+                    len += n;
+                }
+                FDT_OK(fdt_property(buf, "modules", list, (int)len));
+            }
             FDT_OK(fdt_end_node(buf));
         }
         FDT_OK(fdt_end_node(buf));
@@ -440,6 +453,54 @@ static void test_direct_interrupts(void **state)
     s.parts[1].may_restart[0] = "rt";
     expect_refused(&s, AT_PARSE, -EINVAL);
     assert_non_null(strstr(err, "partition ai: may-restart names rt, which has direct-interrupts"));
+}
+
+static void test_modules(void **state)
+{
+    struct layout_spec s;
+    const struct layout_partition *ai;
+    uint64_t top = 0x80000000ull + GIB - LAYOUT_DTB_SIZE;
+
+    (void)state;
+    /* Two data images for ai, stacked below its device tree in the order listed, each on
+     * a 64 KiB boundary. */
+    default_spec(&s);
+    s.nimages = 4;
+    s.images[2] = (struct image_spec){ .name = "model", .size = 3 * MIB + 5 };
+    s.images[3] = (struct image_spec){ .name = "tokenizer", .size = 70000 };
+    s.parts[1].modules[0] = "model";
+    s.parts[1].modules[1] = "tokenizer";
+    expect_accepted(&s);
+    ai = &layout.parts[1];
+    assert_int_equal(ai->nmodules, 2);
+    assert_int_equal(ai->modules[0], 2);
+    assert_int_equal(ai->modules[1], 3);
+    assert_int_equal(layout_module_base(&layout, ai, 1), (top - 70000) & ~0xffffull);
+    assert_int_equal(layout_module_base(&layout, ai, 0),
+                     ((top - 70000) & ~0xffffull) - 0x310000);
+    assert_int_equal(layout_module_base(&layout, ai, 0) % LAYOUT_MODULE_ALIGN, 0);
+    assert_int_equal(layout_module_base(&layout, ai, 2), 0);   /* no such module */
+    assert_int_equal(layout.parts[0].nmodules, 0);
+
+    /* A module naming no image. */
+    s.parts[1].modules[1] = "tokeniser";
+    expect_refused(&s, AT_PARSE, -ENOENT);
+    assert_non_null(strstr(err, "partition ai: modules names missing image 'tokeniser'"));
+
+    /* More than LAYOUT_MAX_MODULES. */
+    default_spec(&s);
+    for (unsigned k = 0; k <= LAYOUT_MAX_MODULES; k++)
+        s.parts[1].modules[k] = "aios";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "modules must list at most"));
+
+    /* Kernel and modules together larger than the partition's memory. */
+    default_spec(&s);
+    s.nimages = 3;
+    s.images[2] = (struct image_spec){ .name = "model", .size = 64 * MIB - 100000 };
+    s.parts[0].modules[0] = "model";
+    expect_refused(&s, AT_VALIDATE, -EINVAL);
+    assert_non_null(strstr(err, "partition rt: image rtkernel and modules do not fit its memory"));
 }
 
 static void test_edges_touching_accepted(void **state)
@@ -1384,6 +1445,7 @@ int main(void)
         cmocka_unit_test(test_stop_policy_and_limit),
         cmocka_unit_test(test_may_restart_list),
         cmocka_unit_test(test_direct_interrupts),
+        cmocka_unit_test(test_modules),
         cmocka_unit_test(test_edges_touching_accepted),
         cmocka_unit_test(test_name_15_chars),
         cmocka_unit_test(test_memory_outside_ram),
