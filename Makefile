@@ -40,8 +40,14 @@ GCC_INCLUDE = $(eval GCC_INCLUDE := $(shell $(CC_TARGET) -print-file-name=includ
 TARGET_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
     -isystem $(GCC_INCLUDE) \
     -Ishared/libc/include -Ishared/include -idirafter $(DEPS)/usr/include \
-    -mcpu=cortex-a76 -mgeneral-regs-only -mstrict-align -mno-outline-atomics \
+    -mcpu=cortex-a76 $(GENERAL_REGS) $(STRICT_ALIGN) -mno-outline-atomics \
     -fpie -fno-stack-protector -fno-common -MMD -MP
+# Kernel code keeps to the general registers and to aligned accesses (some of it runs
+# with the MMU off, where an unaligned access faults). The AI partition's inference code
+# runs only with its MMU on and uses FP/SIMD (NEON, and SDOT for int8), rounded exactly
+# as on the host (docs/inference.md), with unaligned vector loads.
+GENERAL_REGS := -mgeneral-regs-only
+STRICT_ALIGN := -mstrict-align
 TARGET_ASFLAGS := -Ishared/include -Ihyp/include -MMD -MP
 TARGET_LDFLAGS := -pie --no-dynamic-linker -z notext -z noexecstack -nostdlib \
     -T shared/arch/image.ld --no-warn-rwx-segments --fatal-warnings
@@ -61,16 +67,25 @@ HYP_OBJ := $(patsubst %,$(B)/target/%.o,$(basename $(HYP_SRC))) $(COMMON_OBJ)
 GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
              $(B)/target/shared/lib/line.o $(B)/target/shared/lib/ring.o $(COMMON_OBJ)
 RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o \
-             $(B)/target/rtkernel/perf.o $(B)/target/rtkernel/isolation.o $(B)/target/shared/lib/esr.o
-AIOS_OBJ  := $(B)/target/aios/runtime/main.o
+             $(B)/target/rtkernel/perf.o $(B)/target/rtkernel/isolation.o \
+             $(B)/target/rtkernel/ask.o $(B)/target/shared/lib/esr.o
+# libaios: one source list for the partition image, the host tools, tests and fuzzers.
+AIOS_LIB_SRC := aios/lib/model.c aios/lib/forward.c aios/lib/sampler.c aios/lib/kernels.c \
+                aios/lib/aios_math.c aios/lib/tokenizer.c
+AIOS_OBJ  := $(B)/target/aios/runtime/main.o $(B)/target/aios/runtime/infer.o \
+             $(patsubst %.c,$(B)/target/%.o,$(AIOS_LIB_SRC))
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
-IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin
+IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin \
+           $(B)/images/model.bin $(B)/images/tokenizer.bin
 LAYOUTS := qemu-virt test-ai-fault test-core-twice test-three-partitions
 
 $(B)/target/hyp/%.o: CFLAGS_EXTRA := -Ihyp/include
 $(B)/target/shared/lib/string.o: CFLAGS_EXTRA := -fno-builtin -fno-tree-loop-distribute-patterns
 $(B)/target/rtkernel/%.o: CFLAGS_EXTRA := -Irtkernel
+$(B)/target/aios/%.o: CFLAGS_EXTRA := -Iaios/include -ffp-contract=off -fno-math-errno
+$(B)/target/aios/%.o: GENERAL_REGS :=
+$(B)/target/aios/%.o: STRICT_ALIGN :=
 
 $(B)/target/%.o: %.c | $(LIBFDT_A)
 	$(call say,CC,$<)
@@ -99,6 +114,24 @@ $(B)/images/aios.bin: $(GUEST_OBJ) $(AIOS_OBJ) $(LIBFDT_A) shared/arch/image.ld
 $(B)/images/ai_fault.bin: $(GUEST_OBJ) $(FAULT_OBJ) $(LIBFDT_A) shared/arch/image.ld
 	$(call link_image,$(GUEST_OBJ) $(FAULT_OBJ))
 
+# The AI partition's model and tokenizer modules. By default a small random-weight int8
+# model (no download; its text is noise) and a tokenizer that matches its vocabulary;
+# MODEL=<llama2.c checkpoint> TOKENIZER=<tokenizer.bin> boot a real one instead.
+MODEL_VOCAB := 512
+MODEL_ARGS  := --int8 --group-size 32 --dim 96 --hidden 256 --layers 4 --heads 4 --kv-heads 2 \
+               --vocab $(MODEL_VOCAB) --seq 128 --seed 42
+# Remade on every build but replaced only when the content changes, so switching MODEL
+# or TOKENIZER (or back to the defaults) always takes effect and nothing else rebuilds.
+$(B)/images/model.bin: $(if $(MODEL),$(MODEL),$(B)/host/aios-genmodel) FORCE
+	@mkdir -p $(dir $@)
+	$(Q)$(if $(MODEL),cp $(MODEL) $@.new,$(B)/host/aios-genmodel $(MODEL_ARGS) -o $@.new)
+	$(Q)if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; printf '  %-8s %s\n' MODEL $@; fi
+$(B)/images/tokenizer.bin: $(if $(TOKENIZER),$(TOKENIZER),$(B)/host/aios-gentok) FORCE
+	@mkdir -p $(dir $@)
+	$(Q)$(if $(TOKENIZER),cp $(TOKENIZER) $@.new,$(B)/host/aios-gentok $(MODEL_VOCAB) $@.new)
+	$(Q)if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; printf '  %-8s %s\n' TOKENIZER $@; fi
+FORCE:
+
 # A layout: dts -> dtb (dtc), + image hashes and the bundle (mkbundle), linked into hyp.
 layout_src = $(if $(filter test-%,$(1)),tests/layouts/$(patsubst test-%,%,$(1)).dts,dts/$(1).dts)
 
@@ -126,7 +159,48 @@ $(B)/host/mkbundle: tools/mkbundle.c shared/lib/sha256.c
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $^ -lfdt -o $@
 
-UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic
+# A synthetic tokenizer of any vocab_size, for tests with small random-weight models.
+$(B)/host/aios-gentok: tools/aios-gentok.c aios/lib/tokenizer.c shared/lib/kprintf.c
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Iaios/include $^ -o $@
+
+# libaios on the host: the engine's objects, and the CLI and tools built on them. No fused
+# multiply-add (-ffp-contract=off), so the host computes the partition's bits exactly
+# (docs/inference.md); -fno-math-errno makes sqrtf one instruction, no libm call.
+AIOS_HOST_CFLAGS := $(HOST_CFLAGS) -O3 -ffp-contract=off -fno-math-errno -Iaios/include
+AIOS_HOST_OBJ := $(patsubst %.c,$(B)/host/obj/%.o,$(AIOS_LIB_SRC) shared/lib/kprintf.c)
+
+$(B)/host/obj/%.o: %.c
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) -c $< -o $@
+
+$(B)/host/aios-run: aios/cli/aios_run.c $(AIOS_HOST_OBJ)
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) $^ -lpthread -o $@
+$(B)/host/aios-genmodel $(B)/host/aios-quantize: $(B)/host/aios-%: tools/aios-%.c $(AIOS_HOST_OBJ)
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) $^ -o $@
+
+# libaios built as for the partition (freestanding, NEON and SDOT) into a static AArch64
+# Linux program: the reference test runs it under qemu-aarch64 and checks its logits
+# equal the host's bit for bit.
+AIOS_ARM64_CFLAGS = -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdinc \
+    -isystem $(GCC_INCLUDE) -Ishared/libc/include -Ishared/include -Iaios/include \
+    -mcpu=cortex-a76 -fpie -ffp-contract=off -fno-math-errno
+$(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c $(AIOS_LIB_SRC) \
+                              shared/lib/kprintf.c shared/lib/string.c
+	$(call say,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC_TARGET) $(AIOS_ARM64_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
+	    -c shared/lib/string.c -o $(B)/arm64-user/string.o
+	$(Q)$(CC_TARGET) $(AIOS_ARM64_CFLAGS) $(filter-out %/string.c,$^) $(B)/arm64-user/string.o \
+	    -nostdlib -static -no-pie -lgcc -o $@
+
+UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -137,17 +211,24 @@ unit_src_line    := shared/lib/line.c
 unit_src_bundle  := hyp/core/bundle_reader.c
 unit_src_ring    := shared/lib/ring.c
 unit_src_vgic    := hyp/core/vgic.c
+unit_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
+unit_src_model   := $(AIOS_LIB_SRC) shared/lib/kprintf.c
+unit_flags_model := -O3 -ffp-contract=off -fno-math-errno -lm
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 
 $(B)/host/tests/test_%: tests/unit/test_%.c
 	$(call say,HOSTCC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Ihyp/include $< $(unit_src_$*) -lcmocka -lfdt -o $@
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Ihyp/include -Iaios/include $< $(unit_src_$*) -lcmocka -lfdt \
+	    $(unit_flags_$*) -o $@
 $(foreach t,$(UNIT_TESTS),$(eval $(B)/host/tests/test_$(t): $(unit_src_$(t))))
 
 # ---------------------------------------------------------------- fuzzing (libFuzzer)
-FUZZ_TARGETS := ring
+FUZZ_TARGETS := ring tokenizer model
 fuzz_src_ring := shared/lib/ring.c
+fuzz_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
+fuzz_src_model := $(AIOS_LIB_SRC) shared/lib/kprintf.c
+fuzz_flags_model := -ffp-contract=off -fno-math-errno
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
@@ -155,12 +236,14 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 	$(call say,CLANG,$@)
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Ishared/include $< $(fuzz_src_$*) -o $@
+	    -fno-sanitize-recover=all -Ishared/include -Iaios/include $(fuzz_flags_$*) $< $(fuzz_src_$*) -o $@
 $(foreach t,$(FUZZ_TARGETS),$(eval $(B)/fuzz/fuzz_$(t): $(fuzz_src_$(t))))
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all setup run test unit integration fuzz fuzz-short bench clean
-all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS) $(FUZZ_BINS)
+.PHONY: all setup run test unit integration fuzz fuzz-short bench clean host reference FORCE
+all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS) $(FUZZ_BINS) host
+
+host: $(B)/host/aios-gentok $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-quantize
 
 setup:
 	$(Q)tools/setup.sh
@@ -172,7 +255,7 @@ run: setup
 
 test: setup
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit fuzz-short integration
+	$(Q)$(MAKE) --no-print-directory unit fuzz-short reference integration
 
 unit: $(UNIT_BINS)
 	$(Q)tools/run-unit-tests.sh $(UNIT_BINS)
@@ -195,6 +278,11 @@ bench: setup
 	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img
 	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
 	$(Q)tools/latency-plot bench/results
+
+# The C engine against an independent numpy forward pass (tests/reference).
+reference: $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-quantize \
+           $(B)/arm64-user/arm64-logits
+	$(Q)cd tests/reference && $(PYTEST) -q -p no:cacheprovider
 
 integration: all
 	$(Q)cd tests/integration && $(PYTEST) -q -p no:cacheprovider

@@ -18,7 +18,8 @@ static unsigned nlinks;
 
 static bool accept_answer(uint16_t type)
 {
-    return type == MSG_PONG || type == MSG_PROBE_DONE;
+    return type == MSG_PONG || type == MSG_PROBE_DONE || type == MSG_TOKEN ||
+           type == MSG_ASK_DONE;
 }
 
 struct link *link_to(const char *peer)
@@ -91,15 +92,24 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
     return -ETIMEDOUT;
 }
 
-int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id)
+int link_notify(struct link *l, uint16_t type, uint64_t id, const void *payload, uint32_t size)
 {
-    int rc;
+    int rc = ring_push(&l->tx, type, 0, id, payload, size);
 
-    *id = ++l->next_request;
-    rc = ring_push(&l->tx, type, 0, *id, payload, size);
     if (!rc)
         hyp_doorbell(l->channel, ring_rejected(&l->rx.stats));
     return rc;
+}
+
+int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id)
+{
+    *id = ++l->next_request;
+    return link_notify(l, type, *id, payload, size);
+}
+
+int link_receive(struct link *l, struct ring_msg *msg, void *buf, size_t cap)
+{
+    return ring_pop(&l->rx, msg, buf, cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap);
 }
 
 bool link_answered(struct link *l, uint64_t id, uint16_t type)

@@ -32,6 +32,11 @@ struct link *link_to(const char *peer);
 int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles);
 /* Send one request; *id is what its answer will carry. 0 or a ring error. */
 int link_send(struct link *l, uint16_t type, const void *payload, uint32_t size, uint64_t *id);
+/* Send a message about request id (not a new request). 0 or a ring error. */
+int link_notify(struct link *l, uint16_t type, uint64_t id, const void *payload, uint32_t size);
+/* Take the next message, if any: 0, -EAGAIN when there is none, or the ring's error for
+ * one it rejected (and counted). */
+int link_receive(struct link *l, struct ring_msg *msg, void *buf, size_t cap);
 /* Whether an answer of this type to request id has arrived (other messages are dropped). */
 bool link_answered(struct link *l, uint64_t id, uint16_t type);
 /* Words for an error link_ping returned. */

@@ -11,7 +11,7 @@
 #include "msg.h"
 #include "shell.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 64   /* an ask prompt is words too */
 
 struct command {
     const char *name;
@@ -186,6 +186,8 @@ static const struct command commands[] = {
     { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
     { "bench", "hvc|ring|irq <n>", "hypercall, ring round trip, timer interrupt latency",
       cmd_bench },
+    { "ask", "[opts] <prompt>", "the AI partition's model continues the prompt (Ctrl-C stops)",
+      cmd_ask },
     { "echo", "<text>", "print the text", cmd_echo },
 };
 

@@ -26,6 +26,7 @@ void perf_show_link(const struct link *l);
 void cmd_perf(int argc, char **argv);
 void cmd_bench(int argc, char **argv);
 void cmd_isolation_test(int argc, char **argv);
+void cmd_ask(int argc, char **argv);
 
 /* Run one command line; output through the console. */
 void shell_execute(char *line);

@@ -1,14 +1,15 @@
 /*
  * The AI partition's runtime: brings up every vCPU the partition has (PSCI CPU_ON
- * through the hypervisor), each reports ready; the first serves the AI console, the
- * second the channel to the RT partition.
- * The inference engine, embeddings and intent services are built on this.
+ * through the hypervisor), each reports ready; the first serves the AI console (and
+ * works for a generation while it waits for keys), the second the channel to the RT
+ * partition, where `ask` requests are answered by the inference service (infer.c).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "aarch64.h"
 #include "guest.h"
+#include "infer.h"
 #include "line.h"
 #include "msg.h"
 #include "ring.h"
@@ -57,6 +58,9 @@ void kernel_main(void)
     kprintf("aios runtime: partition %s, %llu MiB at 0x%llx, %u cpus\n", guest.name,
             (unsigned long long)(guest.ram_size >> 20), (unsigned long long)guest.ram_base,
             guest.ncpus);
+    infer_init();
+    /* The console cpu works for a generation while it waits for keys. */
+    guest_idle_hook = infer_worker_poll;
     report_ready(0);
     for (unsigned c = 1; c < guest.ncpus && c < GUEST_MAX_CPUS; c++) {
         int rc = guest_cpu_on(c);
@@ -71,7 +75,7 @@ void kernel_main(void)
 
 static bool accept_request(uint16_t type)
 {
-    return type == MSG_PING || type == MSG_PROBE;
+    return type == MSG_PING || type == MSG_PROBE || type == MSG_ASK || type == MSG_CANCEL;
 }
 
 /*
@@ -136,6 +140,11 @@ static void serve_rt(void)
             continue;   /* rejected and counted by the ring */
         if (msg.type == MSG_PROBE) {
             probe(&tx, &msg, payload);
+        } else if (msg.type == MSG_ASK) {
+            infer_ask(ch, &rx, &tx, &msg, payload);
+            continue;   /* it rang for each message it sent */
+        } else if (msg.type == MSG_CANCEL) {
+            continue;   /* for an ask that has already finished */
         } else {
             /* MSG_PING: the answer carries the request back unchanged. The RT side
              * frees slots as it reads; it does not ring for that, so look every 1 ms. */

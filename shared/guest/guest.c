@@ -63,8 +63,12 @@ int console_getc(void)
  * millisecond between looks rather than spinning: typing feels the same, and the core
  * is really idle.
  */
+void (*guest_idle_hook)(void);
+
 static void idle_wait(void)
 {
+    if (guest_idle_hook)
+        guest_idle_hook();
     guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
 }
 

@@ -30,8 +30,11 @@ guest_secondary_entry:
     bl      guest_secondary_boot
     b       3b
 
-/* sp = top of the stack of cpu x0; vectors installed. Uses x0-x2 only. */
+/* sp = top of the stack of cpu x0; vectors installed; FP/SIMD usable at EL1 and EL0
+ * (CPACR_EL1.FPEN = 3: the AI partition's inference code uses it). Uses x0-x2 only. */
 set_stack:
+    mov     x1, #(3 << 20)
+    msr     cpacr_el1, x1
     adrp    x1, guest_stacks
     add     x1, x1, :lo12:guest_stacks
     add     x0, x0, #1

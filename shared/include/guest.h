@@ -60,8 +60,10 @@ void console_write(const char *s, size_t n);
 int console_getc(void);     /* -1 when nothing is waiting */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct line_editor;
-/* Print prompt, edit a line (echo, Backspace, Ctrl-C), return it once Enter is pressed. */
+/* Print prompt, edit a line (echo, Backspace, Ctrl-C), return it once Enter is pressed.
+ * While it waits for a key, it calls guest_idle_hook (when set) every millisecond. */
 char *guest_readline(struct line_editor *ed, const char *prompt);
+extern void (*guest_idle_hook)(void);
 
 /* Add an identity mapping to this kernel's stage-1 table (what the stage-2 table of the
  * hypervisor then allows is another matter). Negative errno on failure. */

@@ -12,6 +12,44 @@ enum msg_type {
     MSG_PONG = 2,      /* payload: the ping's, returned as it came */
     MSG_PROBE = 3,     /* payload: struct msg_probe; the isolation test's request */
     MSG_PROBE_DONE = 4,/* payload: struct msg_probe; the access went through */
+    MSG_ASK = 5,       /* payload: struct msg_ask, then the prompt (UTF-8, not terminated) */
+    MSG_TOKEN = 6,     /* payload: struct msg_token, then the token's text; one per token */
+    MSG_ASK_DONE = 7,  /* payload: struct msg_ask_done; the answer to an ask is complete */
+    MSG_CANCEL = 8,    /* no payload; request_id names the ask to stop */
+};
+
+/* Generate text from the prompt that follows. Fixed point: no floating point is needed
+ * on the RT side. The answer is MSG_TOKENs then one MSG_ASK_DONE, all with the ask's
+ * request id. */
+struct msg_ask {
+    uint32_t max_tokens;      /* tokens to generate at most (the model's context bounds it) */
+    uint32_t temperature_milli;  /* 0: greedy */
+    uint32_t top_p_milli;     /* 1000 or more: no nucleus cut */
+    uint32_t cores;           /* cores to spread the work over; 0: all */
+    uint64_t seed;
+};
+
+struct msg_token {
+    uint32_t index;           /* 0 for the first generated token */
+    int32_t id;               /* the token id */
+};
+
+enum msg_ask_status {
+    ASK_OK = 0,               /* generated max_tokens, or the model ended the text */
+    ASK_CANCELLED = 1,        /* stopped by MSG_CANCEL */
+    ASK_NO_MODEL = 2,         /* the partition has no usable model or tokenizer */
+    ASK_TOO_LONG = 3,         /* the prompt does not fit the model's context */
+    ASK_BAD_REQUEST = 4,      /* malformed request */
+};
+
+struct msg_ask_done {
+    uint32_t status;          /* enum msg_ask_status */
+    uint32_t prompt_tokens;
+    uint32_t generated;
+    uint32_t context;         /* the model's context (seq_len) */
+    uint64_t ticks;           /* virtual counter ticks from the first token to the last */
+    uint64_t instructions;    /* per generated token, on the busiest core (PMU), 0 if unknown */
+    char detail[64];          /* NUL-terminated: why, for a status other than ASK_OK */
 };
 
 /* Ask the receiver to access an address it does not own, for the isolation test. The

@@ -1,0 +1,239 @@
+/*
+ * libaios math without libm (see aios_math.h for the accuracy and domain of each).
+ *
+ * Every function reduces its argument in double, evaluates a truncated Taylor series in
+ * double, and rounds to float once. Double leaves about 29 spare bits, so the float
+ * result is the correctly rounded one except when the exact value lies within ~2^-29 ulp
+ * of a rounding boundary, and never more than 1 ulp off. The series are plain Taylor
+ * series rather than minimax fits: a few more terms, but every coefficient is an exact
+ * expression (1/n!) anyone can check. Bits are moved between double and integer through
+ * a union, which C11 defines and which does not depend on memcpy being a builtin under
+ * -ffreestanding.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aios/aios_math.h"
+
+union dbits {
+    double d;
+    uint64_t u;
+};
+
+/* Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to the nearest
+ * integer (ties to even) using only the FPU's default rounding: no rint() needed. */
+#define ROUND_SHIFT 0x1.8p52
+
+/* ln 2 split so that k * LN2_HI is exact for |k| < 2^21: the reduction x - k ln 2 then
+ * loses nothing to cancellation. */
+#define LN2_HI 0x1.62e42feep-1
+#define LN2_LO 0x1.a39ef35793c76p-33
+#define LOG2_E 0x1.71547652b82fep+0
+#define SQRT_2 0x1.6a09e667f3bcdp+0
+
+/* pi/2 in three pieces: 24, 24 and 53 significant bits. n * PIO2_1 and n * PIO2_2 are
+ * exact for |n| < 2^29, which is what lets sin/cos reduce any |x| <= 2^28 accurately. */
+#define PIO2_1 0x1.921fb4p+0
+#define PIO2_2 0x1.4442dp-24
+#define PIO2_3 0x1.8469898cc517p-48
+#define TWO_OVER_PI 0x1.45f306dc9c883p-1
+
+/* The largest float, and the midpoint above it from which conversion rounds to inf. */
+#define FLT_MAX_D 0x1.fffffep+127
+#define FLT_OVERFLOW_D 0x1.ffffffp+127
+
+static float float_nan(void)
+{
+    return __builtin_nanf("");
+}
+
+static float float_inf(void)
+{
+    return __builtin_inff();
+}
+
+/* 2^k for the normal exponent range |k| <= 1022, built from its bit pattern. */
+static double pow2i(int k)
+{
+    union dbits b = { .u = (uint64_t)(k + 1023) << 52 };
+
+    return b.d;
+}
+
+/* e^x for -104 <= x <= 89 (all the float range needs): x = k ln 2 + r, |r| <= ln2/2; e^r by its Taylor series to r^13
+ * (the next term is below 4e-18). */
+static double exp_core(double x)
+{
+    double kd = (x * LOG2_E + ROUND_SHIFT) - ROUND_SHIFT;
+    double r = (x - kd * LN2_HI) - kd * LN2_LO;
+    double p;
+
+    p = 1.0 / 6227020800.0;            /* 1/13! */
+    p = 1.0 / 479001600.0 + r * p;     /* 1/12! */
+    p = 1.0 / 39916800.0 + r * p;
+    p = 1.0 / 3628800.0 + r * p;
+    p = 1.0 / 362880.0 + r * p;
+    p = 1.0 / 40320.0 + r * p;
+    p = 1.0 / 5040.0 + r * p;
+    p = 1.0 / 720.0 + r * p;
+    p = 1.0 / 120.0 + r * p;
+    p = 1.0 / 24.0 + r * p;
+    p = 1.0 / 6.0 + r * p;
+    p = 0.5 + r * p;
+    p = 1.0 + r * p;
+    p = 1.0 + r * p;
+    /* Callers keep x within [-104, 89], so k is within [-151, 129]: 2^k is a normal
+     * double and the product exact. */
+    return p * pow2i((int)kd);
+}
+
+/* ln x for a positive, finite, normal double: x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh(s) with s = (m-1)/(m+1), |s| <= 0.172, series to s^23. */
+static double log_core(double x)
+{
+    union dbits b = { .d = x };
+    int e = (int)(b.u >> 52) - 1023;
+    double m, f, s, s2, p;
+
+    b.u = (b.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    m = b.d;
+    if (m > SQRT_2) {
+        m *= 0.5;
+        e++;
+    }
+    f = m - 1.0;
+    s = f / (2.0 + f);
+    s2 = s * s;
+    p = 1.0 / 23.0;
+    p = 1.0 / 21.0 + s2 * p;
+    p = 1.0 / 19.0 + s2 * p;
+    p = 1.0 / 17.0 + s2 * p;
+    p = 1.0 / 15.0 + s2 * p;
+    p = 1.0 / 13.0 + s2 * p;
+    p = 1.0 / 11.0 + s2 * p;
+    p = 1.0 / 9.0 + s2 * p;
+    p = 1.0 / 7.0 + s2 * p;
+    p = 1.0 / 5.0 + s2 * p;
+    p = 1.0 / 3.0 + s2 * p;
+    p = 1.0 + s2 * p;
+    return (double)e * LN2_HI + ((double)e * LN2_LO + 2.0 * s * p);
+}
+
+/* e^t rounded to float, with overflow and underflow decided before converting (a double
+ * beyond the float range is not something to hand the conversion). */
+static float exp_to_float(double t)
+{
+    if (t > 89.0)
+        return float_inf();
+    if (t < -104.0)
+        return 0.0f;
+    double r = exp_core(t);
+    if (r >= FLT_OVERFLOW_D)
+        return float_inf();
+    return (float)r;
+}
+
+float aios_expf(float x)
+{
+    if (x != x)
+        return x;
+    return exp_to_float((double)x);
+}
+
+float aios_logf(float x)
+{
+    if (x != x)
+        return x;
+    if (x < 0.0f)
+        return float_nan();
+    if (x == 0.0f)
+        return -float_inf();
+    if (x == float_inf())
+        return x;
+    return (float)log_core((double)x);
+}
+
+float aios_powf(float x, float y)
+{
+    if (y == 0.0f || x == 1.0f)
+        return 1.0f;
+    if (x != x || y != y || x < 0.0f)
+        return float_nan();
+    if (x == 0.0f)
+        return y > 0.0f ? 0.0f : float_inf();
+    if (x == float_inf())
+        return y > 0.0f ? float_inf() : 0.0f;
+    /* y * ln x is exact to ~1e-16 relative, so e^(y ln x) keeps double accuracy for any
+     * result in the float range; an infinite y lands in exp_to_float's limits. */
+    return exp_to_float((double)y * log_core((double)x));
+}
+
+/* sin and cos of x (|x| <= 2^28): x = n pi/2 + r with |r| <= ~pi/4, then Taylor series
+ * to r^17 (sin) and r^16 (cos), and the quadrant n mod 4 picks and signs them. */
+static bool sincos_core(float x, double *sp, double *cp)
+{
+    double xd = x;
+
+    if (!(xd <= 0x1p28 && xd >= -0x1p28))
+        return false;
+    double nd = (xd * TWO_OVER_PI + ROUND_SHIFT) - ROUND_SHIFT;
+    double r = ((xd - nd * PIO2_1) - nd * PIO2_2) - nd * PIO2_3;
+    double r2 = r * r;
+    double s, c;
+
+    s = -1.0 / 355687428096000.0;      /* -1/17! */
+    s = 1.0 / 1307674368000.0 + r2 * s;
+    s = -1.0 / 6227020800.0 + r2 * s;
+    s = 1.0 / 39916800.0 + r2 * s;
+    s = -1.0 / 362880.0 + r2 * s;
+    s = 1.0 / 5040.0 + r2 * s;
+    s = -1.0 / 120.0 + r2 * s;
+    s = 1.0 / 6.0 + r2 * s;
+    s = r - r * r2 * s;
+
+    c = 1.0 / 20922789888000.0;        /* 1/16! */
+    c = -1.0 / 87178291200.0 + r2 * c;
+    c = 1.0 / 479001600.0 + r2 * c;
+    c = -1.0 / 3628800.0 + r2 * c;
+    c = 1.0 / 40320.0 + r2 * c;
+    c = -1.0 / 720.0 + r2 * c;
+    c = 1.0 / 24.0 + r2 * c;
+    c = -0.5 + r2 * c;
+    c = 1.0 + r2 * c;
+
+    switch ((int32_t)nd & 3) {
+    case 0: *sp = s;  *cp = c;  break;
+    case 1: *sp = c;  *cp = -s; break;
+    case 2: *sp = -s; *cp = -c; break;
+    default: *sp = -c; *cp = s; break;
+    }
+    return true;
+}
+
+void aios_sincosf(float x, float *s, float *c)
+{
+    double sd, cd;
+
+    if (!sincos_core(x, &sd, &cd)) {
+        *s = *c = float_nan();
+        return;
+    }
+    *s = (float)sd;
+    *c = (float)cd;
+}
+
+float aios_sinf(float x)
+{
+    float s, c;
+
+    aios_sincosf(x, &s, &c);
+    return s;
+}
+
+float aios_cosf(float x)
+{
+    float s, c;
+
+    aios_sincosf(x, &s, &c);
+    return c;
+}
