@@ -52,7 +52,8 @@ TARGET_ASFLAGS := -Ishared/include -Ihyp/include -MMD -MP
 TARGET_LDFLAGS := -pie --no-dynamic-linker -z notext -z noexecstack -nostdlib \
     -T shared/arch/image.ld --no-warn-rwx-segments --fatal-warnings
 
-LIBC_SRC   := shared/lib/string.c shared/lib/kprintf.c
+# The compiler's own helpers (128-bit division in the RT calculator), from Debian's gcc.
+LIBGCC_A = $(eval LIBGCC_A := $(shell $(CC_TARGET) -print-libgcc-file-name))$(LIBGCC_A)
 COMMON_OBJ := $(B)/target/shared/arch/reloc.o $(B)/target/shared/lib/string.o \
               $(B)/target/shared/lib/kprintf.o $(B)/target/shared/lib/pgtable.o
 
@@ -68,7 +69,8 @@ GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
              $(B)/target/shared/lib/line.o $(B)/target/shared/lib/ring.o $(COMMON_OBJ)
 RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o \
              $(B)/target/rtkernel/perf.o $(B)/target/rtkernel/isolation.o \
-             $(B)/target/rtkernel/ask.o $(B)/target/shared/lib/esr.o
+             $(B)/target/rtkernel/ask.o $(B)/target/rtkernel/calc.o $(B)/target/rtkernel/status.o \
+             $(B)/target/shared/lib/esr.o
 # libaios: one source list for the partition image, the host tools, tests and fuzzers.
 AIOS_LIB_SRC := aios/lib/model.c aios/lib/forward.c aios/lib/sampler.c aios/lib/kernels.c \
                 aios/lib/aios_math.c aios/lib/tokenizer.c
@@ -103,7 +105,7 @@ $(LIBFDT_A):
 define link_image
 	$(call say,LD,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(LD_TARGET) $(TARGET_LDFLAGS) -o $(basename $@).elf $(1) $(LIBFDT_A)
+	$(Q)$(LD_TARGET) $(TARGET_LDFLAGS) -o $(basename $@).elf $(1) $(LIBFDT_A) $(LIBGCC_A)
 	$(Q)$(OBJCOPY) -O binary $(basename $@).elf $@
 endef
 
@@ -200,7 +202,7 @@ $(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c $(AIOS_LIB_SRC) \
 	$(Q)$(CC_TARGET) $(AIOS_ARM64_CFLAGS) $(filter-out %/string.c,$^) $(B)/arm64-user/string.o \
 	    -nostdlib -static -no-pie -lgcc -o $@
 
-UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model
+UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model calc
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -212,6 +214,7 @@ unit_src_bundle  := hyp/core/bundle_reader.c
 unit_src_ring    := shared/lib/ring.c
 unit_src_vgic    := hyp/core/vgic.c
 unit_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
+unit_src_calc    := rtkernel/calc.c shared/lib/kprintf.c
 unit_src_model   := $(AIOS_LIB_SRC) shared/lib/kprintf.c
 unit_flags_model := -O3 -ffp-contract=off -fno-math-errno -lm
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
@@ -219,14 +222,15 @@ UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 $(B)/host/tests/test_%: tests/unit/test_%.c
 	$(call say,HOSTCC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Ihyp/include -Iaios/include $< $(unit_src_$*) -lcmocka -lfdt \
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Ihyp/include -Iaios/include -Irtkernel $< $(unit_src_$*) -lcmocka -lfdt \
 	    $(unit_flags_$*) -o $@
 $(foreach t,$(UNIT_TESTS),$(eval $(B)/host/tests/test_$(t): $(unit_src_$(t))))
 
 # ---------------------------------------------------------------- fuzzing (libFuzzer)
-FUZZ_TARGETS := ring tokenizer model
+FUZZ_TARGETS := ring tokenizer model calc
 fuzz_src_ring := shared/lib/ring.c
 fuzz_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
+fuzz_src_calc := rtkernel/calc.c shared/lib/kprintf.c
 fuzz_src_model := $(AIOS_LIB_SRC) shared/lib/kprintf.c
 fuzz_flags_model := -ffp-contract=off -fno-math-errno
 FUZZ_SECONDS ?= 60
@@ -236,7 +240,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 	$(call say,CLANG,$@)
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Ishared/include -Iaios/include $(fuzz_flags_$*) $< $(fuzz_src_$*) -o $@
+	    -fno-sanitize-recover=all -Ishared/include -Iaios/include -Irtkernel $(fuzz_flags_$*) $< \
+	    $(fuzz_src_$*) -o $@
 $(foreach t,$(FUZZ_TARGETS),$(eval $(B)/fuzz/fuzz_$(t): $(fuzz_src_$(t))))
 
 # ---------------------------------------------------------------- top-level targets

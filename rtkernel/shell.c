@@ -68,12 +68,11 @@ static void format_cores(uint64_t mask, char *out, size_t len)
     }
 }
 
-static void cmd_partitions(int argc, char **argv)
+void shell_print_partitions(void)
 {
     unsigned self;
     int n = hyp_partition_count(&self);
 
-    (void)argc, (void)argv;
     kprintf("  #  name      cores   RAM         state       restarts\n");
     for (int i = 0; i < n; i++) {
         struct hyp_partition_info info;
@@ -88,6 +87,12 @@ static void cmd_partitions(int argc, char **argv)
                 (unsigned long long)(info.ram_size >> 20), hyp_state_name(info.state),
                 info.restarts, (unsigned)i == self ? "   (this shell)" : "");
     }
+}
+
+static void cmd_partitions(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    shell_print_partitions();
 }
 
 /* Index of the partition called name, or -1 (and the list of names is printed). */
@@ -188,6 +193,11 @@ static const struct command commands[] = {
       cmd_bench },
     { "ask", "[opts] <prompt>", "the AI partition's model continues the prompt (Ctrl-C stops)",
       cmd_ask },
+    { "status", "[subject]", "cpu load, memory, uptime, partitions, storage, temperature",
+      cmd_status },
+    { "calc", "<expression>", "arithmetic: + - * / ^ ( ), 3 times 4, 9 squared", cmd_calc },
+    { "timer", "[seconds]", "a timer that says when it is up; alone: the running ones",
+      cmd_timer },
     { "echo", "<text>", "print the text", cmd_echo },
 };
 
@@ -233,6 +243,7 @@ void shell_run(void)
 {
     struct line_editor ed = { 0 };
 
+    guest_idle_hook = rt_timers_poll;
     kprintf("RT shell ready; type help.\n");
     for (;;)
         shell_execute(guest_readline(&ed, SHELL_PROMPT));

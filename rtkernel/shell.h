@@ -27,6 +27,18 @@ void cmd_perf(int argc, char **argv);
 void cmd_bench(int argc, char **argv);
 void cmd_isolation_test(int argc, char **argv);
 void cmd_ask(int argc, char **argv);
+void cmd_status(int argc, char **argv);
+void cmd_calc(int argc, char **argv);
+void cmd_timer(int argc, char **argv);
+
+/* The partitions table `partitions` prints. */
+void shell_print_partitions(void);
+/* status.c: what `status` reports (subject NULL: everything); false for an unknown
+ * subject. RT timers: rt_timer_set gives the timer's number, -1 for a bad duration, -2
+ * when all are running; rt_timers_poll prints the ones that fired (true if any). */
+bool rt_status(const char *subject);
+int rt_timer_set(uint64_t seconds);
+bool rt_timers_poll(void);
 
 /* Run one command line; output through the console. */
 void shell_execute(char *line);

@@ -109,13 +109,13 @@ static void parallel_for(struct aios_exec *e, aios_task_fn fn, void *arg)
         cpu_relax();
 }
 
-void infer_worker_poll(void)
+bool infer_worker_poll(void)
 {
     uint32_t seen;
     uint64_t i0;
 
     if (!job.active || guest_cpu_id() != job.worker)
-        return;
+        return false;
     count_instructions();
     i0 = instructions();
     seen = (uint32_t)(__atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE) >> 32);
@@ -132,6 +132,7 @@ void infer_worker_poll(void)
     }
     job.worker_insns = instructions() - i0;
     __atomic_store_n(&job.worker, GUEST_MAX_CPUS, __ATOMIC_RELEASE);   /* off call */
+    return false;   /* printed nothing */
 }
 
 /* The worker joins: set it on call and wake it from its sleep. */

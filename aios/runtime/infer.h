@@ -20,7 +20,8 @@ void infer_init(void);
 void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
                const struct ring_msg *msg, const void *payload);
 
-/* Called by a cpu with nothing else to do: while a generation runs, work for it. */
-void infer_worker_poll(void);
+/* Called by a cpu with nothing else to do: while a generation runs, work for it.
+ * (A guest_idle_hook: returns false, it prints nothing.) */
+bool infer_worker_poll(void);
 
 #endif /* AIOS_RUNTIME_INFER_H */

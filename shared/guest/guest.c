@@ -63,14 +63,7 @@ int console_getc(void)
  * millisecond between looks rather than spinning: typing feels the same, and the core
  * is really idle.
  */
-void (*guest_idle_hook)(void);
-
-static void idle_wait(void)
-{
-    if (guest_idle_hook)
-        guest_idle_hook();
-    guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-}
+bool (*guest_idle_hook)(void);
 
 char *guest_readline(struct line_editor *ed, const char *prompt)
 {
@@ -80,7 +73,11 @@ char *guest_readline(struct line_editor *ed, const char *prompt)
         int c = console_getc();
 
         if (c < 0) {
-            idle_wait();
+            if (guest_idle_hook && guest_idle_hook()) {
+                kprintf("%s", prompt);
+                console_write(ed->buf, ed->len);
+            }
+            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
             continue;
         }
         switch (line_feed(ed, c)) {
@@ -382,8 +379,16 @@ int guest_gic_init(void)
     return 0;
 }
 
+static uint64_t idle_ticks[GUEST_MAX_CPUS];
+
+uint64_t guest_idle_ticks(void)
+{
+    return idle_ticks[guest_cpu_id() % GUEST_MAX_CPUS];
+}
+
 void guest_wait_until(uint64_t deadline)
 {
+    uint64_t start;
     uint32_t iar;
 
     if (!guest.gicc || !guest.vtimer_intid) {
@@ -397,8 +402,11 @@ void guest_wait_until(uint64_t deadline)
     write_sysreg(cntv_cval_el0, deadline);
     write_sysreg(cntv_ctl_el0, 1);   /* ENABLE, interrupt not masked */
     isb();
-    if (read_sysreg(cntvct_el0) < deadline)
+    start = read_sysreg(cntvct_el0);
+    if (start < deadline) {
         wfi();
+        idle_ticks[guest_cpu_id() % GUEST_MAX_CPUS] += read_sysreg(cntvct_el0) - start;
+    }
     write_sysreg(cntv_ctl_el0, 0);   /* the timer's output drops before we complete it */
     isb();
     while (GUEST_IRQ_ID(iar = guest_irq_ack()) < 1020)

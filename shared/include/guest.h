@@ -61,9 +61,12 @@ int console_getc(void);     /* -1 when nothing is waiting */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct line_editor;
 /* Print prompt, edit a line (echo, Backspace, Ctrl-C), return it once Enter is pressed.
- * While it waits for a key, it calls guest_idle_hook (when set) every millisecond. */
+ * While it waits for a key, it calls guest_idle_hook (when set) every millisecond; a hook
+ * that printed something returns true, and the prompt and the line so far are redrawn. */
 char *guest_readline(struct line_editor *ed, const char *prompt);
-extern void (*guest_idle_hook)(void);
+extern bool (*guest_idle_hook)(void);
+/* Virtual counter ticks this cpu has slept in guest_wait_until since boot. */
+uint64_t guest_idle_ticks(void);
 
 /* Add an identity mapping to this kernel's stage-1 table (what the stage-2 table of the
  * hypervisor then allows is another matter). Negative errno on failure. */

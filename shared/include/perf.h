@@ -19,6 +19,7 @@ enum perf_counter {
     PERF_DOORBELLS,          /* channel doorbells rung */
     PERF_RING_SENT,          /* ring messages the doorbells announced (producer's index) */
     PERF_RING_REJECTED,      /* ring messages the partition rejected (it reports them) */
+    PERF_IDLE_TICKS,         /* system counter ticks the core slept in the hypervisor */
     PERF_NAMED_COUNTERS,
     PERF_TRAPS_BASE = 16,    /* (PERF_NAMED_COUNTERS must stay below it) */    /* + exception class: traps from the partition, by ESR_EL2.EC */
     PERF_HIST_BASE = PERF_TRAPS_BASE + 64,   /* + histogram * PERF_HIST_BUCKETS + bucket */
@@ -28,7 +29,7 @@ enum perf_counter {
 #define PERF_COUNTER_NAMES \
     { "hypercalls", "irqs", "kicks", "foreign", "stage2_faults", "console_accesses", \
       "idle_wakeups", "virqs_forwarded", "virqs_taken", "doorbells", "ring_sent", \
-      "ring_rejected" }
+      "ring_rejected", "idle_ticks" }
 
 /*
  * Latency histograms the hypervisor keeps per core, log2 buckets (bucket b counts values

@@ -71,12 +71,16 @@ void gic_init_cpu(void)
  */
 uint32_t core_idle(uint64_t *woke_at)
 {
+    uint64_t slept;
+
     write_sysreg(cnthp_tval_el2, read_sysreg(cntfrq_el0) / 1000);
     /* CNTHP_CTL_EL2: ENABLE, interrupt not masked. */
     write_sysreg(cnthp_ctl_el2, 1);
     isb();
+    slept = read_sysreg(cntpct_el0);
     wfi();
     *woke_at = cycles_now();
+    perf_add(PERF_IDLE_TICKS, read_sysreg(cntpct_el0) - slept);
     write_sysreg(cnthp_ctl_el2, 0);
     isb();
     perf_count(PERF_IDLE_WAKEUPS);
