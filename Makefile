@@ -276,7 +276,7 @@ fuzz: $(FUZZ_BINS)
 	done
 
 fuzz-short:
-	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 # Deterministic latency figures (-icount shift=0) into bench/results/; never fails on speed.
 bench: setup

@@ -4,6 +4,7 @@
  * an unmodified Linux does.
  */
 #include <libfdt.h>
+#include <string.h>
 
 #include "guest_fdt.h"
 #include "hyp.h"
@@ -141,6 +142,20 @@ static int build(void *fdt, const struct partition *p, uint64_t dtb_ipa)
         rc |= fdt_property_u32(fdt, "aios,rx-offset", is_a ? half : 0);
         rc |= fdt_property_u32(fdt, "aios,ring-size", half);
         rc |= fdt_property_u32(fdt, "aios,channel-index", c);
+        {
+            /* What the peer may ask this end to do (its layout's may-request). */
+            const struct layout_partition *peer = &layout.parts[is_a ? ch->b : ch->a];
+            char list[LAYOUT_MAX_REQUESTS * LAYOUT_REQUEST_MAX];
+            size_t len = 0;
+
+            for (unsigned r = 0; r < peer->nrequests; r++) {
+                size_t n = strlen(peer->requests[r]) + 1;
+
+                memcpy(list + len, peer->requests[r], n);
+                len += n;
+            }
+            rc |= fdt_property(fdt, "aios,peer-may-request", list, (int)len);
+        }
         if (p->cfg->direct_irqs) {
             /* The doorbell is an SGI, which the GIC binding cannot name: our own property. */
             rc |= fdt_property_u32(fdt, "aios,doorbell-sgi", DIRECT_DOORBELL_SGI + c);

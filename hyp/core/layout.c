@@ -14,6 +14,8 @@
  *                           interrupts go straight to the partition; see layout.h)
  *                       modules = "<image>", ...;   (optional: data images loaded into
  *                           its RAM below the device tree, verified like the kernel)
+ *                       may-request = "<action>", ...;   (optional: what the trusted side
+ *                           will do when this partition asks; names of [a-z.]+)
  *   /channels/<name>    between = "<partition a>", "<partition b>";   (optional node)
  *                       memory = <base-hi base-lo size-hi size-lo>;
  *                       slot-size = <bytes>;  slot-count = <n>;
@@ -156,6 +158,23 @@ static int parse_partition(const void *fdt, int node, struct layout *l,
                     p->name, LAYOUT_MAX_RESTARTS);
     p->restart_limit = fdt32_to_cpu(cells[0]);
     p->perf_control = fdt_getprop(fdt, node, "perf-control", NULL) != NULL;
+
+    count = fdt_stringlist_count(fdt, node, "may-request");
+    if (count > LAYOUT_MAX_REQUESTS || (count < 0 && count != -FDT_ERR_NOTFOUND))
+        return kfail(err, errlen, -EINVAL, "partition %s: may-request must list at most %d actions",
+                     p->name, LAYOUT_MAX_REQUESTS);
+    for (int i = 0; i < count; i++) {
+        const char *action = fdt_stringlist_get(fdt, node, "may-request", i, &len);
+        bool ok = action && len > 0 && len < LAYOUT_REQUEST_MAX;
+
+        for (int k = 0; ok && k < len; k++)
+            ok = (action[k] >= 'a' && action[k] <= 'z') || action[k] == '.';
+        if (!ok)
+            return kfail(err, errlen, -EINVAL,
+                         "partition %s: may-request entry %d is not an action name ([a-z.], at most %d characters)",
+                         p->name, i, LAYOUT_REQUEST_MAX - 1);
+        memcpy(p->requests[p->nrequests++], action, (size_t)len + 1);
+    }
     return 0;
 }
 

@@ -20,6 +20,8 @@
 #define LAYOUT_MAX_RESTARTS    1000
 #define LAYOUT_MAX_CHANNELS    8
 #define LAYOUT_MAX_MODULES     4
+#define LAYOUT_MAX_REQUESTS    24
+#define LAYOUT_REQUEST_MAX     24   /* an action name, NUL included: "partition.restart" */
 #define LAYOUT_DTB_SIZE        (64 * 1024)   /* a partition's device tree, at the top of its RAM */
 #define LAYOUT_MODULE_ALIGN    (64 * 1024)
 
@@ -53,6 +55,12 @@ struct layout_partition {
      * tokenizer), verified like it; see layout_module_base for where they go. */
     unsigned modules[LAYOUT_MAX_MODULES];
     unsigned nmodules;
+    /* Actions the trusted side carries out when this partition asks (optional
+     * "may-request" property: the intents the AI partition may turn into actions). The
+     * hypervisor only passes the list on, in the device tree of each partition it has a
+     * channel to; the RT kernel enforces it. */
+    char requests[LAYOUT_MAX_REQUESTS][LAYOUT_REQUEST_MAX];
+    unsigned nrequests;
 };
 
 /* Shared memory between two partitions: two rings, a to b in the first half of the

@@ -167,7 +167,7 @@ static void parse_channel(const void *fdt, int node)
     const fdt32_t *rs = fdt_getprop(fdt, node, "aios,ring-size", NULL);
     const char *peer = fdt_getprop(fdt, node, "aios,peer", NULL);
     const fdt32_t *idx, *irq, *sgi;
-    int len, sgi_len;
+    int len, sgi_len, count;
 
     if (guest.nchannels == GUEST_MAX_CHANNELS || !tx || !rx || !rs || !peer ||
         reg0(fdt, node, &ch->base, &ch->size))
@@ -182,6 +182,14 @@ static void parse_channel(const void *fdt, int node)
         ch->doorbell = fdt32_to_cpu(*sgi);   /* direct interrupts: an SGI */
     else   /* <0 n flags>: SPI n is INTID 32 + n. */
         ch->doorbell = irq && len == 12 && !fdt32_to_cpu(irq[0]) ? 32 + fdt32_to_cpu(irq[1]) : 0;
+    ch->npeer_may = 0;
+    count = fdt_stringlist_count(fdt, node, "aios,peer-may-request");
+    for (int i = 0; i < count && ch->npeer_may < GUEST_MAX_REQUESTS; i++) {
+        const char *action = fdt_stringlist_get(fdt, node, "aios,peer-may-request", i, &len);
+
+        if (action && len > 0 && len < GUEST_REQUEST_MAX)
+            memcpy(ch->peer_may[ch->npeer_may++], action, (size_t)len + 1);
+    }
     ch->tx_offset = fdt32_to_cpu(*tx);
     ch->rx_offset = fdt32_to_cpu(*rx);
     ch->ring_size = fdt32_to_cpu(*rs);
@@ -435,6 +443,14 @@ void guest_irq_eoi(uint32_t iar)
 int hyp_doorbell(const struct guest_channel *ch, uint64_t rejected)
 {
     return (int)hyp_call(HYP_CALL_DOORBELL, ch->index, rejected, 0).x0;
+}
+
+bool guest_channel_grants(const struct guest_channel *ch, const char *action)
+{
+    for (unsigned i = 0; i < ch->npeer_may; i++)
+        if (!strcmp(ch->peer_may[i], action))
+            return true;
+    return false;
 }
 
 const struct guest_module *guest_module(const char *name)

@@ -15,6 +15,8 @@
 
 #define GUEST_MAX_CPUS 8
 #define GUEST_MAX_CHANNELS 4
+#define GUEST_MAX_REQUESTS 24
+#define GUEST_REQUEST_MAX  24
 
 /* A channel to another partition, from the device tree: two rings in shared memory. */
 struct guest_channel {
@@ -24,7 +26,13 @@ struct guest_channel {
     unsigned index;          /* the layout's channel index: what the doorbell call takes */
     unsigned doorbell;       /* INTID of its doorbell here (an SPI, or an SGI with direct
                               * interrupts), 0 without a GIC */
+    /* The actions the layout lets the peer ask of us (its may-request). */
+    char peer_may[GUEST_MAX_REQUESTS][GUEST_REQUEST_MAX];
+    unsigned npeer_may;
 };
+
+/* Whether the layout lets the peer of ch ask us for action. */
+bool guest_channel_grants(const struct guest_channel *ch, const char *action);
 
 /* A data image the hypervisor loaded into our RAM and verified (a model, a tokenizer). */
 #define GUEST_MAX_MODULES 4

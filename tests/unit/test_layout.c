@@ -65,6 +65,7 @@ struct part_spec {
     const char *may_restart[SPEC_MAX_PARTS + 1];  /* NULL-terminated; empty: absent */
     bool gic, direct;                             /* gic at 0x0a00_0000/0x0a01_0000 */
     const char *modules[LAYOUT_MAX_MODULES + 2];  /* NULL-terminated; empty: absent */
+    const char *requests[LAYOUT_MAX_REQUESTS + 2];  /* may-request; NULL-terminated */
     unsigned omit;                                /* OMIT_* */
 };
 
@@ -189,6 +190,19 @@ static void build_layout(const struct layout_spec *s, void *buf, int size)
             }
             if (p->direct)
                 FDT_OK(fdt_property(buf, "direct-interrupts", NULL, 0));
+            if (p->requests[0]) {
+                char list[1024];
+                size_t len = 0;
+
+                for (unsigned k = 0; p->requests[k]; k++) {
+                    size_t n = strlen(p->requests[k]) + 1;
+
+                    assert_true(len + n <= sizeof(list));
+                    memcpy(list + len, p->requests[k], n);
+                    len += n;
+                }
+                FDT_OK(fdt_property(buf, "may-request", list, (int)len));
+            }
             if (p->modules[0]) {
                 char list[256];
                 size_t len = 0;
@@ -501,6 +515,36 @@ static void test_modules(void **state)
     s.parts[0].modules[0] = "model";
     expect_refused(&s, AT_VALIDATE, -EINVAL);
     assert_non_null(strstr(err, "partition rt: image rtkernel and modules do not fit its memory"));
+}
+
+static void test_may_request(void **state)
+{
+    struct layout_spec s;
+
+    (void)state;
+    default_spec(&s);
+    s.parts[1].requests[0] = "status.show";
+    s.parts[1].requests[1] = "timer.set";
+    expect_accepted(&s);
+    assert_int_equal(layout.parts[1].nrequests, 2);
+    assert_string_equal(layout.parts[1].requests[0], "status.show");
+    assert_string_equal(layout.parts[1].requests[1], "timer.set");
+    assert_int_equal(layout.parts[0].nrequests, 0);
+
+    /* Names only: letters and dots, short. */
+    s.parts[1].requests[1] = "timer set";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "partition ai: may-request entry 1 is not an action name"));
+    s.parts[1].requests[1] = "a.very.long.action.name.indeed";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    s.parts[1].requests[1] = "";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+
+    default_spec(&s);
+    for (unsigned k = 0; k <= LAYOUT_MAX_REQUESTS; k++)
+        s.parts[1].requests[k] = "help";
+    expect_refused(&s, AT_PARSE, -EINVAL);
+    assert_non_null(strstr(err, "may-request must list at most"));
 }
 
 static void test_edges_touching_accepted(void **state)
@@ -1446,6 +1490,7 @@ int main(void)
         cmocka_unit_test(test_may_restart_list),
         cmocka_unit_test(test_direct_interrupts),
         cmocka_unit_test(test_modules),
+        cmocka_unit_test(test_may_request),
         cmocka_unit_test(test_edges_touching_accepted),
         cmocka_unit_test(test_name_15_chars),
         cmocka_unit_test(test_memory_outside_ram),
