@@ -3,7 +3,7 @@
 #   make run      set up, build, boot the split system in QEMU to the RT shell
 #   make test     set up, build, run the host unit tests, a short fuzz run and the QEMU
 #                 integration tests
-#   make bench    deterministic latency figures and histogram PNGs into bench/results/
+#   make bench    latency figures and histogram PNGs, and inference speed, into bench/results/
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make          build everything (build/)
 #   make clean    remove build/
@@ -33,6 +33,9 @@ else
 Q :=
 say :=
 endif
+
+# `make` alone builds everything (the first rule below would otherwise be the default).
+.DEFAULT_GOAL := all
 
 # ---------------------------------------------------------------- bare-metal images
 # Asked of the cross compiler only when first needed: `make run` installs it first.
@@ -70,16 +73,19 @@ GUEST_OBJ := $(B)/target/shared/guest/start.o $(B)/target/shared/guest/guest.o \
 RT_OBJ    := $(B)/target/rtkernel/main.o $(B)/target/rtkernel/shell.o $(B)/target/rtkernel/link.o \
              $(B)/target/rtkernel/perf.o $(B)/target/rtkernel/isolation.o \
              $(B)/target/rtkernel/ask.o $(B)/target/rtkernel/calc.o $(B)/target/rtkernel/status.o \
+             $(B)/target/rtkernel/intent.o \
              $(B)/target/shared/lib/esr.o
 # libaios: one source list for the partition image, the host tools, tests and fuzzers.
 AIOS_LIB_SRC := aios/lib/model.c aios/lib/forward.c aios/lib/sampler.c aios/lib/kernels.c \
-                aios/lib/aios_math.c aios/lib/tokenizer.c
+                aios/lib/aios_math.c aios/lib/tokenizer.c aios/lib/encoder.c aios/lib/hnsw.c \
+                aios/lib/intent.c shared/lib/sha256.c
 AIOS_OBJ  := $(B)/target/aios/runtime/main.o $(B)/target/aios/runtime/infer.o \
-             $(patsubst %.c,$(B)/target/%.o,$(AIOS_LIB_SRC))
+             $(B)/target/aios/runtime/understand.o $(patsubst %.c,$(B)/target/%.o,$(AIOS_LIB_SRC))
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
 IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin \
-           $(B)/images/model.bin $(B)/images/tokenizer.bin
+           $(B)/images/model.bin $(B)/images/tokenizer.bin $(B)/images/encoder.bin \
+           $(B)/images/intents.bin
 LAYOUTS := qemu-virt test-ai-fault test-core-twice test-three-partitions
 
 $(B)/target/hyp/%.o: CFLAGS_EXTRA := -Ihyp/include
@@ -186,6 +192,51 @@ $(B)/host/aios-genmodel $(B)/host/aios-quantize: $(B)/host/aios-%: tools/aios-%.
 	$(call say,HOSTCC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) $^ -o $@
+# HNSW recall/QPS sweep; zlib reads the gzipped Fashion-MNIST files when present.
+$(B)/host/aios-hnsw-bench: tools/aios-hnsw-bench.c $(patsubst %.c,$(B)/host/obj/%.o,\
+                           aios/lib/hnsw.c aios/lib/kernels.c aios/lib/aios_math.c \
+                           shared/lib/sha256.c shared/lib/kprintf.c)
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) $^ -lz -o $@
+
+# The sentence encoder (docs/encoder.md): its trainer and its k-NN evaluation.
+ENC_TOOL_SRC := tools/encoder_train.c tools/intent_data.c tools/wordnet.c
+$(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval: $(B)/host/aios-%: tools/aios-%.c \
+                          $(ENC_TOOL_SRC) $(ENC_TOOL_SRC:.c=.h) aios/include/aios/encoder.h $(AIOS_HOST_OBJ)
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) -Itools $(filter %.c %.o,$^) -o $@
+# Its weights, trained from the intent corpus (and WordNet when installed): int8 for the
+# partition, fp32 for the host. Retrained only when the corpus, the trainer, libaios or
+# the WordNet files change (wordnet.stamp is rewritten only when their listing changes).
+ENC_CORPUS := $(wildcard aios/intents/*.txt)
+
+# The intent corpus as the engine reads it, one "intent<TAB>sentence" line per example:
+# a module of the AI partition (docs/intents.md).
+$(B)/images/intents.bin: $(ENC_CORPUS)
+	$(call say,INTENTS,$@)
+	@mkdir -p $(dir $@)
+	$(Q)for f in $(sort $(ENC_CORPUS)); do n=$$(basename $$f .txt); \
+	    grep -v '^[[:space:]]*\(#\|$$\)' $$f | sed "s/^/$$n\t/"; done > $@
+
+# The intent engine on the host, with the partition's files.
+$(B)/host/aios-intent: aios/cli/aios_intent.c $(AIOS_HOST_OBJ) $(B)/images/encoder.bin \
+                       $(B)/images/intents.bin
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) aios/cli/aios_intent.c $(AIOS_HOST_OBJ) -o $@
+ENC_ARGS   := --seed 1
+$(B)/images/encoder.bin $(B)/host/encoder-f32.bin &: $(B)/host/aios-train-encoder $(ENC_CORPUS) \
+                                                    aios/intents $(B)/host/wordnet.stamp
+	$(call say,TRAIN,$(B)/images/encoder.bin)
+	@mkdir -p $(B)/images
+	$(Q)$(B)/host/aios-train-encoder --corpus aios/intents $(ENC_ARGS) --quiet \
+	    --out-f32 $(B)/host/encoder-f32.bin --out-int8 $(B)/images/encoder.bin
+$(B)/host/wordnet.stamp: FORCE
+	@mkdir -p $(dir $@)
+	$(Q)ls -ln --time-style=+%s /usr/share/wordnet > $@.new 2>/dev/null || true
+	$(Q)if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
 # libaios built as for the partition (freestanding, NEON and SDOT) into a static AArch64
 # Linux program: the reference test runs it under qemu-aarch64 and checks its logits
@@ -193,8 +244,8 @@ $(B)/host/aios-genmodel $(B)/host/aios-quantize: $(B)/host/aios-%: tools/aios-%.
 AIOS_ARM64_CFLAGS = -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdinc \
     -isystem $(GCC_INCLUDE) -Ishared/libc/include -Ishared/include -Iaios/include \
     -mcpu=cortex-a76 -fpie -ffp-contract=off -fno-math-errno
-$(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c $(AIOS_LIB_SRC) \
-                              shared/lib/kprintf.c shared/lib/string.c
+$(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c tests/reference/kernel_checks.c \
+                              $(AIOS_LIB_SRC) shared/lib/kprintf.c shared/lib/string.c
 	$(call say,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC_TARGET) $(AIOS_ARM64_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns \
@@ -202,7 +253,8 @@ $(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c $(AIOS_LIB_SRC) \
 	$(Q)$(CC_TARGET) $(AIOS_ARM64_CFLAGS) $(filter-out %/string.c,$^) $(B)/arm64-user/string.o \
 	    -nostdlib -static -no-pie -lgcc -o $@
 
-UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model calc
+UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model calc hnsw \
+              encoder
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -215,8 +267,14 @@ unit_src_ring    := shared/lib/ring.c
 unit_src_vgic    := hyp/core/vgic.c
 unit_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
 unit_src_calc    := rtkernel/calc.c shared/lib/kprintf.c
-unit_src_model   := $(AIOS_LIB_SRC) shared/lib/kprintf.c
+unit_src_model   := $(AIOS_LIB_SRC) shared/lib/kprintf.c tests/reference/kernel_checks.c
 unit_flags_model := -O3 -ffp-contract=off -fno-math-errno -lm
+unit_src_hnsw    := aios/lib/hnsw.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
+                    shared/lib/kprintf.c
+unit_flags_hnsw  := -O3 -ffp-contract=off -fno-math-errno
+unit_src_encoder := aios/lib/encoder.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
+                    shared/lib/kprintf.c tools/encoder_train.c
+unit_flags_encoder := -O3 -ffp-contract=off -fno-math-errno -Itools
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 
 $(B)/host/tests/test_%: tests/unit/test_%.c
@@ -227,12 +285,18 @@ $(B)/host/tests/test_%: tests/unit/test_%.c
 $(foreach t,$(UNIT_TESTS),$(eval $(B)/host/tests/test_$(t): $(unit_src_$(t))))
 
 # ---------------------------------------------------------------- fuzzing (libFuzzer)
-FUZZ_TARGETS := ring tokenizer model calc
+FUZZ_TARGETS := ring tokenizer model calc hnsw encoder
 fuzz_src_ring := shared/lib/ring.c
 fuzz_src_tokenizer := aios/lib/tokenizer.c shared/lib/kprintf.c
 fuzz_src_calc := rtkernel/calc.c shared/lib/kprintf.c
 fuzz_src_model := $(AIOS_LIB_SRC) shared/lib/kprintf.c
 fuzz_flags_model := -ffp-contract=off -fno-math-errno
+fuzz_src_hnsw := aios/lib/hnsw.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
+                 shared/lib/kprintf.c
+fuzz_flags_hnsw := -ffp-contract=off -fno-math-errno
+fuzz_src_encoder := aios/lib/encoder.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
+                    shared/lib/kprintf.c
+fuzz_flags_encoder := -ffp-contract=off -fno-math-errno
 FUZZ_SECONDS ?= 60
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
@@ -240,15 +304,19 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c
 	$(call say,CLANG,$@)
 	@mkdir -p $(dir $@)
 	$(Q)clang -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Ishared/include -Iaios/include -Irtkernel $(fuzz_flags_$*) $< \
+	    -fno-sanitize-recover=all -D_DEFAULT_SOURCE -Ishared/include -Iaios/include -Irtkernel \
+	    $(fuzz_flags_$*) $< \
 	    $(fuzz_src_$*) -o $@
 $(foreach t,$(FUZZ_TARGETS),$(eval $(B)/fuzz/fuzz_$(t): $(fuzz_src_$(t))))
 
 # ---------------------------------------------------------------- top-level targets
-.PHONY: all setup run test unit integration fuzz fuzz-short bench clean host reference FORCE
+.PHONY: all setup run test unit integration fuzz fuzz-short bench clean host reference intents FORCE
 all: $(foreach l,$(LAYOUTS),$(B)/$(l)/hyp.img $(B)/$(l)/bundle.img) $(UNIT_BINS) $(FUZZ_BINS) host
 
-host: $(B)/host/aios-gentok $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-quantize
+host: $(B)/host/aios-gentok $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-quantize \
+      $(B)/host/aios-intent \
+      $(B)/host/aios-hnsw-bench $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval \
+      $(B)/host/encoder-f32.bin
 
 setup:
 	$(Q)tools/setup.sh
@@ -260,7 +328,7 @@ run: setup
 
 test: setup
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit fuzz-short reference integration
+	$(Q)$(MAKE) --no-print-directory unit fuzz-short reference intents integration
 
 unit: $(UNIT_BINS)
 	$(Q)tools/run-unit-tests.sh $(UNIT_BINS)
@@ -279,10 +347,25 @@ fuzz-short:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 # Deterministic latency figures (-icount shift=0) into bench/results/; never fails on speed.
+# Then inference speed (bench/inference.py): host tokens/s against a textbook baseline, and
+# the partition's instructions per token and two-core speedup, into inference.json.
 bench: setup
-	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img
+	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img \
+	    $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-gentok $(B)/host/aios-baseline
 	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
 	$(Q)tools/latency-plot bench/results
+	$(Q)/usr/bin/python3 bench/inference.py $(B) bench/results
+
+# The yardstick of bench/inference.py: a plain textbook forward pass, built the way one
+# would build it for speed on this machine (-Ofast -march=native); not part of libaios.
+$(B)/host/aios-baseline: bench/baseline.c
+	$(call say,HOSTCC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) -std=c11 -Ofast -march=native -Wall -Wextra -Werror $< -lm -o $@
+
+# The intent engine on paraphrases it never saw and conversations (tests/intents).
+intents: $(B)/host/aios-intent
+	$(Q)cd tests/intents && $(PYTEST) -q -p no:cacheprovider -s
 
 # The C engine against an independent numpy forward pass (tests/reference).
 reference: $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-quantize \

@@ -18,6 +18,7 @@
 #define ASK_PEER          "ai"
 #define TOKEN_TIMEOUT_MS  10000   /* silence that means the AI partition is gone */
 #define CANCEL_TIMEOUT_MS 2000
+#define ASK_PROMPT_MAX    (LINE_MAX_CHARS + 1)
 
 /* "0.8", "1", ".25" -> thousandths; false for anything else or above 100. */
 static bool parse_milli(const char *s, uint32_t *out)
@@ -51,8 +52,7 @@ static bool parse_args(int argc, char **argv, struct msg_ask *a, bool *ids, char
     size_t len = 0;
     int i = 1;
 
-    *a = (struct msg_ask){ .max_tokens = 256, .temperature_milli = 0, .top_p_milli = 900,
-                           .cores = 0, .seed = 1 };
+    rt_ask_defaults(a);
     *ids = false;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] && !argv[i][2]; i += 2) {
         unsigned long v;
@@ -166,20 +166,35 @@ static void report_done(const struct msg_ask_done *d, bool cancelled)
 
 void cmd_ask(int argc, char **argv)
 {
-    static char prompt[512];
-    static uint8_t out[sizeof(struct msg_ask) + sizeof(prompt)], in[RING_MAX_SLOT];
+    static char prompt[ASK_PROMPT_MAX];
     struct msg_ask a;
-    struct link *l;
-    const char *why;
-    uint64_t id, last, cancel_at = 0;
-    uint32_t shown = 0;   /* with -i: index + 1 of the last id printed */
-    bool cancelled = false, ids;
-    int rc;
+    bool ids;
 
     if (!parse_args(argc, argv, &a, &ids, prompt, sizeof(prompt))) {
         usage();
         return;
     }
+    rt_ask(&a, ids, prompt);
+}
+
+void rt_ask_defaults(struct msg_ask *a)
+{
+    *a = (struct msg_ask){ .max_tokens = 256, .temperature_milli = 0, .top_p_milli = 900,
+                           .cores = 0, .seed = 1 };
+}
+
+void rt_ask(const struct msg_ask *opts, bool ids, const char *prompt)
+{
+    static uint8_t out[sizeof(struct msg_ask) + ASK_PROMPT_MAX], in[RING_MAX_SLOT];
+    struct msg_ask a = *opts;
+    size_t len = strnlen(prompt, ASK_PROMPT_MAX);
+    struct link *l;
+    const char *why;
+    uint64_t id, last, cancel_at = 0;
+    uint32_t shown = 0;   /* with -i: index + 1 of the last id printed */
+    bool cancelled = false;
+    int rc;
+
     l = link_to(ASK_PEER);
     if (!l) {
         kprintf("ask: no channel to '%s' in the layout\n", ASK_PEER);
@@ -190,9 +205,14 @@ void cmd_ask(int argc, char **argv)
         kprintf("ask: %s\n", why);
         return;
     }
+    if (sizeof(a) + len > ring_max_payload(&l->tx)) {
+        kprintf("ask: the prompt is too long for one message (%u bytes at most)\n",
+                (unsigned)(ring_max_payload(&l->tx) - sizeof(a)));
+        return;
+    }
     memcpy(out, &a, sizeof(a));
-    memcpy(out + sizeof(a), prompt, strlen(prompt));
-    rc = link_send(l, MSG_ASK, out, (uint32_t)(sizeof(a) + strlen(prompt)), &id);
+    memcpy(out + sizeof(a), prompt, len);
+    rc = link_send(l, MSG_ASK, out, (uint32_t)(sizeof(a) + len), &id);
     if (rc) {
         kprintf("ask: %s\n", link_error(l, rc));
         return;
@@ -243,6 +263,11 @@ void cmd_ask(int argc, char **argv)
             kprintf("\nask: %s\n", why ? why : "the AI partition stopped answering");
             return;
         }
-        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+        /* Tokens ring the doorbell, which ends the sleep at once; the timeout only paces
+         * the looks at the console (Ctrl-C) and at the partition's state, each a trap to
+         * the hypervisor. Every 10 ms is quick enough for a key, and on a host with few
+         * cores (QEMU) it leaves the AI partition's cores their threads: waking every
+         * 1 ms cost its two-core generation about 8% of its speed. */
+        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 100);
     }
 }

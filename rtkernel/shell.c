@@ -18,6 +18,7 @@ struct command {
     const char *args;
     const char *help;
     void (*run)(int argc, char **argv);
+    int max_words;   /* after the name; -1: any. More, and the line is a sentence. */
 };
 
 static void cmd_help(int argc, char **argv);
@@ -180,25 +181,27 @@ static void cmd_echo(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    { "help", "", "list the commands", cmd_help },
-    { "version", "", "kernel, hypervisor and partition versions", cmd_version },
-    { "partitions", "", "every partition: cores, RAM, state, restarts", cmd_partitions },
+    { "help", "", "list the commands", cmd_help, 0 },
+    { "version", "", "kernel, hypervisor and partition versions", cmd_version, 0 },
+    { "partitions", "", "every partition: cores, RAM, state, restarts", cmd_partitions, 0 },
     { "restart", "<partition>", "stop a partition and start it again from its verified image",
-      cmd_restart },
-    { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping },
+      cmd_restart, 1 },
+    { "ping", "<partition> [n]", "round trip over the channel to a partition", cmd_ping, 2 },
     { "isolation-test", "<partition>", "have it touch memory it does not own; all must be refused",
-      cmd_isolation_test },
-    { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf },
+      cmd_isolation_test, 1 },
+    { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf, 1 },
     { "bench", "hvc|ring|irq <n>", "hypercall, ring round trip, timer interrupt latency",
-      cmd_bench },
+      cmd_bench, 2 },
     { "ask", "[opts] <prompt>", "the AI partition's model continues the prompt (Ctrl-C stops)",
-      cmd_ask },
+      cmd_ask, -1 },
     { "status", "[subject]", "cpu load, memory, uptime, partitions, storage, temperature",
-      cmd_status },
-    { "calc", "<expression>", "arithmetic: + - * / ^ ( ), 3 times 4, 9 squared", cmd_calc },
+      cmd_status, 1 },
+    { "calc", "<expression>", "arithmetic: + - * / ^ ( ), 3 times 4, 9 squared", cmd_calc, -1 },
     { "timer", "[seconds]", "a timer that says when it is up; alone: the running ones",
-      cmd_timer },
-    { "echo", "<text>", "print the text", cmd_echo },
+      cmd_timer, 1 },
+    { "intent", "<text>", "what the AI partition makes of the text, and doing it",
+      cmd_intent, -1 },
+    { "echo", "<text>", "print the text", cmd_echo, -1 },
 };
 
 static void cmd_help(int argc, char **argv)
@@ -211,9 +214,14 @@ static void cmd_help(int argc, char **argv)
 
 void shell_execute(char *line)
 {
-    char *argv[MAX_ARGS + 1];
+    char *argv[MAX_ARGS + 1], text[LINE_MAX_CHARS + 1];
     int argc = 0;
     char *p = line;
+
+    /* The words are cut apart in place; a line that is not a command goes whole to the
+     * intent engine. */
+    memcpy(text, line, strnlen(line, sizeof(text) - 1));
+    text[strnlen(line, sizeof(text) - 1)] = '\0';
 
     for (;;) {
         while (*p == ' ')
@@ -233,10 +241,16 @@ void shell_execute(char *line)
     argv[argc] = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[0], commands[i].name)) {
+            /* "restart the ai partition please" is a sentence, not a malformed command. */
+            if (commands[i].max_words >= 0 && argc - 1 > commands[i].max_words && link_to("ai"))
+                break;
             commands[i].run(argc, argv);
             return;
         }
-    kprintf("unknown command '%s': type help for the list\n", argv[0]);
+    if (link_to("ai"))
+        rt_intent(text);
+    else
+        kprintf("unknown command '%s': type help for the list\n", argv[0]);
 }
 
 void shell_run(void)

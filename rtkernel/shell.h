@@ -31,6 +31,16 @@ void cmd_status(int argc, char **argv);
 void cmd_calc(int argc, char **argv);
 void cmd_timer(int argc, char **argv);
 
+/* ask.c: run one generation in the AI partition, printing it as it comes (ids: token
+ * ids instead of text); the defaults `ask` uses without options. */
+struct msg_ask;
+void rt_ask(const struct msg_ask *opts, bool ids, const char *prompt);
+void rt_ask_defaults(struct msg_ask *a);
+/* intent.c: what the AI partition understands in text, checked against the layout's
+ * grants and carried out here. */
+void rt_intent(const char *text);
+void cmd_intent(int argc, char **argv);
+
 /* The partitions table `partitions` prints. */
 void shell_print_partitions(void);
 /* status.c: what `status` reports (subject NULL: everything); false for an unknown

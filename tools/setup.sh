@@ -7,7 +7,7 @@ set -eu
 
 pkgs="make gcc libc6-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm
 device-tree-compiler libfdt-dev libcmocka-dev python3 python3-pytest python3-pexpect python3-numpy qemu-user
-clang libclang-rt-14-dev gnuplot-nox"
+clang libclang-rt-14-dev gnuplot-nox wordnet-base zlib1g-dev"
 
 missing=""
 for p in $pkgs; do

@@ -415,7 +415,7 @@ int main(int argc, char **argv)
         if (pos + 1 < n_prompt) {
             next = seq[pos + 1];
         } else {
-            next = aios_sample(&sampler, logits);
+            next = aios_sample_exec(&sampler, logits, exec);
             if (next == AIOS_TOKEN_BOS)
                 break;
             seq[pos + 1] = next;

@@ -11,9 +11,16 @@
  * -ffreestanding.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aios/aios_math.h"
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 union dbits {
     double d;
@@ -138,6 +145,131 @@ float aios_expf(float x)
     if (x != x)
         return x;
     return exp_to_float((double)x);
+}
+
+/*
+ * aios_expf over an array, for the forward pass's SwiGLU gate and softmaxes (thousands of
+ * exponentials per token). Two lanes at a time in double vectors (NEON or SSE2), doing
+ * exactly exp_core's and exp_to_float's double operations (a vector add or multiply
+ * rounds each lane as the scalar instruction does, and nothing is fused), so every
+ * element gets the bits aios_expf gives it; the limits become selects.
+ */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+static inline __attribute__((always_inline)) float64x2_t exp_core2(float64x2_t x)
+{
+    const float64x2_t shift = vdupq_n_f64(ROUND_SHIFT);
+    float64x2_t kd = vsubq_f64(vaddq_f64(vmulq_f64(x, vdupq_n_f64(LOG2_E)), shift), shift);
+    float64x2_t r = vsubq_f64(vsubq_f64(x, vmulq_f64(kd, vdupq_n_f64(LN2_HI))),
+                              vmulq_f64(kd, vdupq_n_f64(LN2_LO)));
+    float64x2_t p;
+
+#define EXP_TERM(c) p = vaddq_f64(vdupq_n_f64(c), vmulq_f64(r, p))
+    p = vdupq_n_f64(1.0 / 6227020800.0);
+    EXP_TERM(1.0 / 479001600.0);
+    EXP_TERM(1.0 / 39916800.0);
+    EXP_TERM(1.0 / 3628800.0);
+    EXP_TERM(1.0 / 362880.0);
+    EXP_TERM(1.0 / 40320.0);
+    EXP_TERM(1.0 / 5040.0);
+    EXP_TERM(1.0 / 720.0);
+    EXP_TERM(1.0 / 120.0);
+    EXP_TERM(1.0 / 24.0);
+    EXP_TERM(1.0 / 6.0);
+    EXP_TERM(0.5);
+    EXP_TERM(1.0);
+    EXP_TERM(1.0);
+#undef EXP_TERM
+    /* 2^k from its bits; lanes outside [-104, 89], where k is meaningless, are replaced
+     * by the caller. */
+    int64x2_t k = vcvtq_s64_f64(kd);
+    float64x2_t two_k = vreinterpretq_f64_s64(vshlq_n_s64(vaddq_s64(k, vdupq_n_s64(1023)), 52));
+
+    return vmulq_f64(p, two_k);
+}
+
+static inline __attribute__((always_inline)) float32x4_t expf4(float32x4_t x)
+{
+    float64x2_t tlo = vcvt_f64_f32(vget_low_f32(x)), thi = vcvt_high_f64_f32(x);
+    float64x2_t rlo = exp_core2(tlo), rhi = exp_core2(thi);
+    float32x4_t f = vcvt_high_f32_f64(vcvt_f32_f64(rlo), rhi);
+    const float32x4_t inf = vdupq_n_f32(float_inf());
+    const float64x2_t ovf = vdupq_n_f64(FLT_OVERFLOW_D);
+    uint32x4_t big = vcombine_u32(vmovn_u64(vcgeq_f64(rlo, ovf)), vmovn_u64(vcgeq_f64(rhi, ovf)));
+
+    f = vbslq_f32(big, inf, f);
+    f = vbslq_f32(vcltq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(0.0f), f);
+    f = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(89.0f)), inf, f);
+    return vbslq_f32(vceqq_f32(x, x), f, x);   /* NaN: x itself */
+}
+#elif defined(__SSE2__)
+/* The same on x86-64 with SSE2's double vectors (its baseline, so on any x86-64). */
+static inline __attribute__((always_inline)) __m128d exp_core2(__m128d x)
+{
+    const __m128d shift = _mm_set1_pd(ROUND_SHIFT);
+    __m128d kd = _mm_sub_pd(_mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(LOG2_E)), shift), shift);
+    __m128d r = _mm_sub_pd(_mm_sub_pd(x, _mm_mul_pd(kd, _mm_set1_pd(LN2_HI))),
+                           _mm_mul_pd(kd, _mm_set1_pd(LN2_LO)));
+    __m128d p;
+
+#define EXP_TERM(c) p = _mm_add_pd(_mm_set1_pd(c), _mm_mul_pd(r, p))
+    p = _mm_set1_pd(1.0 / 6227020800.0);
+    EXP_TERM(1.0 / 479001600.0);
+    EXP_TERM(1.0 / 39916800.0);
+    EXP_TERM(1.0 / 3628800.0);
+    EXP_TERM(1.0 / 362880.0);
+    EXP_TERM(1.0 / 40320.0);
+    EXP_TERM(1.0 / 5040.0);
+    EXP_TERM(1.0 / 720.0);
+    EXP_TERM(1.0 / 120.0);
+    EXP_TERM(1.0 / 24.0);
+    EXP_TERM(1.0 / 6.0);
+    EXP_TERM(0.5);
+    EXP_TERM(1.0);
+    EXP_TERM(1.0);
+#undef EXP_TERM
+    /* k + 1023 (in 1..2046 wherever the caller keeps the lane) into a 64-bit lane's
+     * exponent field. */
+    __m128i k = _mm_add_epi32(_mm_cvttpd_epi32(kd), _mm_set1_epi32(1023));
+    __m128i e = _mm_slli_epi64(_mm_unpacklo_epi32(k, _mm_setzero_si128()), 52);
+
+    return _mm_mul_pd(p, _mm_castsi128_pd(e));
+}
+
+static inline __attribute__((always_inline)) __m128 select4(__m128 mask, __m128 a, __m128 b)
+{
+    return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b));
+}
+
+static inline __attribute__((always_inline)) __m128 expf4(__m128 x)
+{
+    __m128d tlo = _mm_cvtps_pd(x), thi = _mm_cvtps_pd(_mm_movehl_ps(x, x));
+    __m128d rlo = exp_core2(tlo), rhi = exp_core2(thi);
+    __m128 f = _mm_movelh_ps(_mm_cvtpd_ps(rlo), _mm_cvtpd_ps(rhi));
+    const __m128 inf = _mm_set1_ps(float_inf());
+    const __m128d ovf = _mm_set1_pd(FLT_OVERFLOW_D);
+    __m128 big = _mm_shuffle_ps(_mm_castpd_ps(_mm_cmpge_pd(rlo, ovf)),
+                                _mm_castpd_ps(_mm_cmpge_pd(rhi, ovf)), _MM_SHUFFLE(2, 0, 2, 0));
+
+    f = select4(big, inf, f);
+    f = _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(-104.0f)), f);
+    f = select4(_mm_cmpgt_ps(x, _mm_set1_ps(89.0f)), inf, f);
+    return select4(_mm_cmpunord_ps(x, x), x, f);   /* NaN: x itself */
+}
+#endif
+
+void aios_expf_n(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, expf4(vld1q_f32(x + i)));
+#elif defined(__SSE2__)
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(y + i, expf4(_mm_loadu_ps(x + i)));
+#endif
+    for (; i < n; i++)
+        y[i] = aios_expf(x[i]);
 }
 
 float aios_logf(float x)

@@ -151,10 +151,7 @@ static void linear_part(void *arg, int part, int nparts)
         const float *up = j->lin[1].out;
 
         aios_exec_split((size_t)j->lin[0].w->rows, part, nparts, &lo, &hi);
-        for (size_t r = lo; r < hi; r++) {
-            float v = gate[r];
-            gate[r] = (v / (1.0f + aios_expf(-v))) * up[r];
-        }
+        aios_swiglu(gate + lo, up + lo, hi - lo);
     }
 }
 
@@ -193,23 +190,13 @@ static void rope_angles(struct aios_state *s, int32_t pos)
         aios_sincosf((float)pos * s->inv_freq[p], &s->rope_sin[p], &s->rope_cos[p]);
 }
 
-/* Rotate each pair (i, i+1) of q, and of k for the first kv_dim elements. */
+/* Rotate each pair (i, i+1) of q, and of k (kv_dim elements). */
 static void rope(struct aios_state *s, float *k)
 {
     const struct aios_config *c = &s->model->cfg;
 
-    for (int32_t i = 0; i < c->dim; i += 2) {
-        int32_t p = (i % c->head_size) / 2;
-        float cs = s->rope_cos[p], sn = s->rope_sin[p];
-        float *vecs[2] = { s->q, k };
-        int rotations = i < c->kv_dim ? 2 : 1;
-
-        for (int v = 0; v < rotations; v++) {
-            float a = vecs[v][i], b = vecs[v][i + 1];
-            vecs[v][i] = a * cs - b * sn;
-            vecs[v][i + 1] = a * sn + b * cs;
-        }
-    }
+    aios_rope(s->q, (size_t)c->dim, s->rope_cos, s->rope_sin, (size_t)c->head_size);
+    aios_rope(k, (size_t)c->kv_dim, s->rope_cos, s->rope_sin, (size_t)c->head_size);
 }
 
 static float *cache_row(const struct aios_state *s, float *cache, int32_t layer, int32_t pos)
@@ -244,24 +231,14 @@ static void attention_part(void *arg, int part, int nparts)
         float *att = s->att + h * (size_t)c->seq_len;
         float *out = s->xb + h * hs;
 
-        for (int32_t t = 0; t <= j->pos; t++)
-            att[t] = aios_dot_f32(qh, keys + (size_t)t * kv_dim + kvh * hs, hs) / root;
-        aios_softmax(att, (size_t)j->pos + 1);
-        for (size_t i = 0; i < hs; i++)
-            out[i] = 0.0f;
-        for (int32_t t = 0; t <= j->pos; t++) {
-            const float *v = values + (size_t)t * kv_dim + kvh * hs;
-            float a = att[t];
-            for (size_t i = 0; i < hs; i++)
-                out[i] += a * v[i];
-        }
-    }
-}
+        size_t count = (size_t)j->pos + 1;
 
-static void add_residual(float *x, const float *delta, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] += delta[i];
+        aios_dot_f32_rows(att, keys + kvh * hs, kv_dim, qh, hs, count);
+        for (size_t t = 0; t < count; t++)
+            att[t] /= root;
+        aios_softmax(att, count);
+        aios_weighted_sum(out, att, values + kvh * hs, kv_dim, hs, count);
+    }
 }
 
 /* ---------------------------------------------------------------- the pass */
@@ -297,7 +274,7 @@ const float *aios_forward(struct aios_state *s, int32_t token, int32_t pos,
         aios_exec_run(exec, attention_part, &att);
         struct linear_job wo = { .count = 1, .lin = { { s->xb2, &m->wo, l } } };
         run_linear(s, &wo, s->xb, dim, exec);
-        add_residual(s->x, s->xb2, dim);
+        aios_add(s->x, s->xb2, dim);
 
         /* Feed-forward: x += w2 · (silu(w1 xn) * (w3 xn)). */
         aios_rmsnorm(s->xb, s->x, m->rms_ffn + (size_t)l * dim, dim);
@@ -309,7 +286,7 @@ const float *aios_forward(struct aios_state *s, int32_t token, int32_t pos,
         run_linear(s, &up, s->xb, dim, exec);
         struct linear_job down = { .count = 1, .lin = { { s->xb2, &m->w2, l } } };
         run_linear(s, &down, s->hb, hidden, exec);
-        add_residual(s->x, s->xb2, dim);
+        aios_add(s->x, s->xb2, dim);
     }
 
     aios_rmsnorm(s->x, s->x, m->rms_final, dim);

@@ -16,6 +16,10 @@
 #include "aios/sampler.h"
 #include "kprintf.h"
 
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
 /* Seed 0 would leave xorshift at 0 forever. */
 #define SEED_ZERO_REPLACEMENT 0x9e3779b97f4a7c15ull
 
@@ -56,6 +60,48 @@ int aios_sampler_init(struct aios_sampler *s, int32_t vocab_size, float temperat
     return AIOS_OK;
 }
 
+#if defined(__aarch64__) && defined(__ARM_NEON)
+/* Greedy decoding runs this over the whole vocabulary for every token. In two passes:
+ * the largest value that is not NaN (compare-and-select, so a NaN never enters; the
+ * maximum of the lanes is then the same in any order), then the first index holding a
+ * value equal to it. That is the index the plain loop below finds: it moves only to a
+ * strictly greater value, so it stops at the first of the values equal to the maximum
+ * (-0 and +0 included), and when all are NaN neither finds anything and the answer is 0. */
+int32_t aios_argmax(const float *x, int32_t n)
+{
+    float32x4_t m0 = vdupq_n_f32(-__builtin_inff()), m1 = m0, m2 = m0, m3 = m0;
+    int32_t i = 0;
+    float max;
+
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t a = vld1q_f32(x + i), b = vld1q_f32(x + i + 4);
+        float32x4_t c = vld1q_f32(x + i + 8), d = vld1q_f32(x + i + 12);
+
+        m0 = vbslq_f32(vcgtq_f32(a, m0), a, m0);
+        m1 = vbslq_f32(vcgtq_f32(b, m1), b, m1);
+        m2 = vbslq_f32(vcgtq_f32(c, m2), c, m2);
+        m3 = vbslq_f32(vcgtq_f32(d, m3), d, m3);
+    }
+    max = vmaxvq_f32(vmaxq_f32(vmaxq_f32(m0, m1), vmaxq_f32(m2, m3)));
+    for (; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+
+    float32x4_t mv = vdupq_n_f32(max);
+    for (i = 0; i + 16 <= n; i += 16) {
+        uint32x4_t e = vorrq_u32(vorrq_u32(vceqq_f32(vld1q_f32(x + i), mv),
+                                           vceqq_f32(vld1q_f32(x + i + 4), mv)),
+                                 vorrq_u32(vceqq_f32(vld1q_f32(x + i + 8), mv),
+                                           vceqq_f32(vld1q_f32(x + i + 12), mv)));
+        if (vmaxvq_u32(e) != 0)
+            break;
+    }
+    for (; i < n; i++)
+        if (x[i] == max)
+            return i;
+    return 0;
+}
+#else
 int32_t aios_argmax(const float *x, int32_t n)
 {
     int32_t best = 0;
@@ -63,6 +109,47 @@ int32_t aios_argmax(const float *x, int32_t n)
     for (int32_t i = 1; i < n; i++)
         if (x[i] > x[best] || (x[best] != x[best] && x[i] == x[i]))
             best = i;
+    return best;
+}
+#endif
+
+#define ARGMAX_MAX_PARTS 64
+
+struct argmax_job {
+    const float *x;
+    int32_t n;
+    int32_t best[ARGMAX_MAX_PARTS];   /* each part's answer for its range */
+};
+
+static void argmax_part(void *arg, int part, int nparts)
+{
+    struct argmax_job *j = arg;
+    size_t lo, hi;
+
+    aios_exec_split((size_t)j->n, part, nparts, &lo, &hi);
+    j->best[part] = (int32_t)lo + aios_argmax(j->x + lo, (int32_t)(hi - lo));
+}
+
+/* Each part finds the first index of its range's maximum; then the parts' answers are
+ * taken in order with the plain loop's rule (strictly greater, or a number after NaN),
+ * which picks the first part holding the overall maximum: the same index as one pass. */
+int32_t aios_argmax_exec(const float *x, int32_t n, struct aios_exec *exec)
+{
+    struct argmax_job j = { .x = x, .n = n };
+    int32_t best;
+
+    /* Every part gets at least two elements. */
+    if (exec == NULL || exec->nparts <= 1 || exec->nparts > ARGMAX_MAX_PARTS ||
+        n < 2 * exec->nparts)
+        return aios_argmax(x, n);
+    aios_exec_run(exec, argmax_part, &j);
+    best = j.best[0];
+    for (int p = 1; p < exec->nparts; p++) {
+        int32_t c = j.best[p];
+
+        if (x[c] > x[best] || (x[best] != x[best] && x[c] == x[c]))
+            best = c;
+    }
     return best;
 }
 
@@ -147,10 +234,15 @@ static int32_t sample_topp(struct aios_sampler *s, const float *probs, float coi
 
 int32_t aios_sample(struct aios_sampler *s, float *logits)
 {
+    return aios_sample_exec(s, logits, NULL);
+}
+
+int32_t aios_sample_exec(struct aios_sampler *s, float *logits, struct aios_exec *exec)
+{
     const int32_t n = s->vocab_size;
 
     if (s->temperature == 0.0f)
-        return aios_argmax(logits, n);
+        return aios_argmax_exec(logits, n, exec);
     for (int32_t i = 0; i < n; i++)
         logits[i] /= s->temperature;
     aios_softmax(logits, (size_t)n);

@@ -2,8 +2,8 @@
  * Inference in the AI partition; see infer.h.
  *
  * Memory: everything libaios keeps (the tokenizer's index, the run state with its KV
- * cache, the sampler) comes from one arena: the RAM between the end of this image and
- * the lowest module (the hypervisor stacks the modules and the device tree at the top).
+ * cache, the sampler) comes from one arena, the part of the partition's free RAM that
+ * main.c gives it.
  *
  * Cores: the cpu that serves the ring drives the generation; another cpu joins as a
  * worker (it polls from its idle loop, and an SGI wakes it when a generation starts).
@@ -26,8 +26,6 @@
 
 #define MAX_PROMPT_TOKENS 1024
 #define WORKER_SGI        2    /* wakes the worker cpu when a generation starts */
-
-extern char __image_end[];
 
 static struct {
     bool ready;
@@ -53,9 +51,12 @@ static struct {
     uint64_t worker_insns;     /* the worker's instructions during the generation */
 } job;
 
-static inline uint64_t instructions(void)
+/* The counter is 32 bits wide: a generation can retire more (a few hundred tokens of a
+ * stories15M-sized model), so callers add up the differences of readings taken less
+ * than 2^32 instructions apart (one token's work), which wrap correctly in uint32_t. */
+static inline uint32_t instructions(void)
 {
-    return read_sysreg(pmevcntr0_el0);
+    return (uint32_t)read_sysreg(pmevcntr0_el0);
 }
 
 /* Count instructions retired at EL1 and EL0 on this cpu in event counter 0. */
@@ -111,13 +112,13 @@ static void parallel_for(struct aios_exec *e, aios_task_fn fn, void *arg)
 
 bool infer_worker_poll(void)
 {
-    uint32_t seen;
-    uint64_t i0;
+    uint32_t seen, last;
+    uint64_t insns = 0;
 
     if (!job.active || guest_cpu_id() != job.worker)
         return false;
     count_instructions();
-    i0 = instructions();
+    last = instructions();
     seen = (uint32_t)(__atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE) >> 32);
     while (job.active) {
         uint32_t seq = (uint32_t)(__atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE) >> 32);
@@ -129,8 +130,10 @@ bool infer_worker_poll(void)
         seen = seq;
         /* The worker's share is every part but the driver's (the last). */
         __atomic_fetch_add(&job.done, run_parts(seq, 0, job.nparts - 1), __ATOMIC_RELEASE);
+        insns += (uint32_t)(instructions() - last);   /* one part at most apart: see above */
+        last = instructions();
     }
-    job.worker_insns = instructions() - i0;
+    job.worker_insns = insns + (uint32_t)(instructions() - last);
     __atomic_store_n(&job.worker, GUEST_MAX_CPUS, __ATOMIC_RELEASE);   /* off call */
     return false;   /* printed nothing */
 }
@@ -158,30 +161,20 @@ static void worker_stop(void)
 
 /* ---- Loading ---------------------------------------------------------------------- */
 
-void infer_init(void)
+void infer_init(void *mem, size_t size)
 {
     const struct guest_module *mm = guest_module("model"), *tm = guest_module("tokenizer");
-    uint64_t start = ((uintptr_t)__image_end + 4095) & ~4095ull;
-    uint64_t end = guest.ram_base + guest.ram_size - 64 * 1024;   /* the device tree */
     char err[128];
     int rc;
 
     job.worker = GUEST_MAX_CPUS;
-    for (unsigned i = 0; i < guest.nmodules; i++)
-        if (guest.modules[i].base < end)
-            end = guest.modules[i].base;
     if (!mm || !tm) {
         ksnprintf(inf.why, sizeof(inf.why), "the layout gives this partition no %s module",
                   !mm ? "model" : "tokenizer");
         kprintf("aios: %s\n", inf.why);
         return;
     }
-    if (end <= start) {
-        ksnprintf(inf.why, sizeof(inf.why), "no memory left for inference");
-        kprintf("aios: %s\n", inf.why);
-        return;
-    }
-    aios_arena_init(&inf.arena, (void *)(uintptr_t)start, end - start);
+    aios_arena_init(&inf.arena, mem, size);
     rc = aios_model_load(&inf.model, (const void *)(uintptr_t)mm->base, mm->size, err, sizeof(err));
     if (!rc)
         rc = aios_tokenizer_load(&inf.tokenizer, (const void *)(uintptr_t)tm->base, tm->size,
@@ -275,7 +268,8 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
     struct aios_exec exec = { parallel_for, 2, NULL };
     size_t n_prompt, mark;
     uint32_t text_len;
-    uint64_t t0 = 0, i0;
+    uint64_t t0 = 0, insns = 0;
+    uint32_t last, passes = 0;
     int32_t token, pos, steps;
     char err[128];
     int rc;
@@ -319,7 +313,7 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
     else
         worker_start(guest_cpu_id() == 0 ? 1 : 0);
     count_instructions();
-    i0 = instructions();
+    last = instructions();
 
     /* Feed the prompt, then sample until max_tokens, the context's end, or BOS. */
     steps = (int32_t)n_prompt + (int32_t)a.max_tokens;
@@ -327,15 +321,20 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
         steps = inf.model.cfg.seq_len;
     token = prompt[0];
     for (pos = 0; pos < steps - 1; pos++) {
-        float *logits = (float *)aios_forward(&inf.state, token, pos, &exec);
+        float *logits;
         int32_t next;
         const char *piece;
         size_t len;
 
+        insns += (uint32_t)(instructions() - last);   /* the previous token's */
+        last = instructions();
+        logits = (float *)aios_forward(&inf.state, token, pos, &exec);
+        passes++;
+
         if ((size_t)pos + 1 < n_prompt) {
             next = prompt[pos + 1];
         } else {
-            next = aios_sample(&sampler, logits);
+            next = aios_sample_exec(&sampler, logits, &exec);
             if (next == AIOS_TOKEN_BOS)
                 break;
             if (!t0)
@@ -355,15 +354,16 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
         ksnprintf(d.detail, sizeof(d.detail), "stopped at the model's context of %d tokens",
                   inf.model.cfg.seq_len);
     {
-        uint64_t mine = instructions() - i0;
+        uint64_t mine = insns + (uint32_t)(instructions() - last);
 
         if (exec.nparts > 1) {
             worker_stop();
             if (job.worker_insns > mine)
                 mine = job.worker_insns;
         }
-        /* Per token of the whole sequence: the prompt's tokens took forward passes too. */
-        d.instructions = pos > 0 ? mine / (uint64_t)(pos + 1) : 0;
+        /* Per forward pass (each with its sampling and streaming): the prompt's tokens
+         * took forward passes too. */
+        d.instructions = passes ? mine / passes : 0;
     }
     aios_arena_reset(&inf.arena, mark);
     finish(ch, rx, tx, msg->request_id, &d, d.status, NULL);

@@ -11,8 +11,9 @@
 #include "guest.h"
 #include "ring.h"
 
-/* Load the model and tokenizer modules; says on the console what it found. */
-void infer_init(void);
+/* Load the model and tokenizer modules; says on the console what it found. mem/size:
+ * the memory it may take. */
+void infer_init(void *mem, size_t size);
 
 /* Serve one MSG_ASK (msg and its payload) from the rx ring's peer: stream MSG_TOKENs and
  * a MSG_ASK_DONE on tx. While it runs, MSG_CANCEL for this ask stops it and pings are

@@ -13,6 +13,30 @@
 #include "line.h"
 #include "msg.h"
 #include "ring.h"
+#include "understand.h"
+
+#define INTENT_MEMORY (64ull << 20)   /* the intent engine's share; inference gets the rest */
+
+extern char __image_end[];
+
+/* The RAM nobody else uses: from the end of this image (its .bss included) to the lowest
+ * module (the hypervisor stacks the modules and the device tree at the top), shared out
+ * between the intent engine and inference. */
+static void free_memory(void)
+{
+    uint64_t start = ((uintptr_t)__image_end + 4095) & ~4095ull;
+    uint64_t end = guest.ram_base + guest.ram_size - 64 * 1024;   /* the device tree */
+
+    for (unsigned i = 0; i < guest.nmodules; i++)
+        if (guest.modules[i].base < end)
+            end = guest.modules[i].base;
+    if (end <= start + INTENT_MEMORY) {
+        kprintf("aios: no memory left for the intent engine and inference\n");
+        return;
+    }
+    understand_init((void *)(uintptr_t)start, INTENT_MEMORY);
+    infer_init((void *)(uintptr_t)(start + INTENT_MEMORY), end - start - INTENT_MEMORY);
+}
 
 static volatile bool cpu_ready[GUEST_MAX_CPUS];
 
@@ -58,7 +82,7 @@ void kernel_main(void)
     kprintf("aios runtime: partition %s, %llu MiB at 0x%llx, %u cpus\n", guest.name,
             (unsigned long long)(guest.ram_size >> 20), (unsigned long long)guest.ram_base,
             guest.ncpus);
-    infer_init();
+    free_memory();
     /* The console cpu works for a generation while it waits for keys. */
     guest_idle_hook = infer_worker_poll;
     report_ready(0);
@@ -75,7 +99,8 @@ void kernel_main(void)
 
 static bool accept_request(uint16_t type)
 {
-    return type == MSG_PING || type == MSG_PROBE || type == MSG_ASK || type == MSG_CANCEL;
+    return type == MSG_PING || type == MSG_PROBE || type == MSG_ASK || type == MSG_CANCEL ||
+           type == MSG_INTENT;
 }
 
 /*
@@ -145,6 +170,9 @@ static void serve_rt(void)
             continue;   /* it rang for each message it sent */
         } else if (msg.type == MSG_CANCEL) {
             continue;   /* for an ask that has already finished */
+        } else if (msg.type == MSG_INTENT) {
+            understand(ch, &rx, &tx, &msg, payload);
+            continue;   /* it rang */
         } else {
             /* MSG_PING: the answer carries the request back unchanged. The RT side
              * frees slots as it reads; it does not ring for that, so look every 1 ms. */

@@ -16,6 +16,32 @@ enum msg_type {
     MSG_TOKEN = 6,     /* payload: struct msg_token, then the token's text; one per token */
     MSG_ASK_DONE = 7,  /* payload: struct msg_ask_done; the answer to an ask is complete */
     MSG_CANCEL = 8,    /* no payload; request_id names the ask to stop */
+    MSG_INTENT = 9,    /* payload: a sentence (UTF-8, not terminated) to understand */
+    MSG_INTENT_RESULT = 10, /* payload: struct msg_intent_result */
+};
+
+/*
+ * What the AI partition understood: an intent of the schema (docs/intents.md) with its
+ * slots, and how sure it is. It proposes; the RT side checks every field (NUL-terminated,
+ * a known intent, known slot names, printable values) and the layout's grants, and acts.
+ * clarify carries its best guesses as "candidate" slots; memory.recall its answer in
+ * "answer" (empty: nothing known).
+ */
+#define INTENT_NAME_MAX   24
+#define INTENT_MAX_SLOTS  4
+#define INTENT_SLOT_NAME  16
+#define INTENT_SLOT_VALUE 96
+
+struct msg_intent_slot {
+    char name[INTENT_SLOT_NAME];
+    char value[INTENT_SLOT_VALUE];
+};
+
+struct msg_intent_result {
+    char intent[INTENT_NAME_MAX];
+    uint32_t confidence_milli;   /* 0..1000 */
+    uint32_t nslots;
+    struct msg_intent_slot slots[INTENT_MAX_SLOTS];
 };
 
 /* Generate text from the prompt that follows. Fixed point: no floating point is needed

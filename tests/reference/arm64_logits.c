@@ -10,6 +10,11 @@
  *
  * Writes the fp32 logits of each position of the token sequence to stdout (as
  * aios-run --logits does). No libc: the few system calls it needs are made directly.
+ *
+ *   qemu-aarch64 -cpu max build/arm64-user/arm64-logits --kernels
+ *
+ * runs tests/reference/kernel_checks.c instead: the NEON kernels against their plain
+ * definitions, bit for bit (exit status 1 and the first mismatches on stderr if not).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +23,7 @@
 #include "aios/common.h"
 #include "aios/forward.h"
 #include "aios/model.h"
+#include "kernel_checks.h"
 #include "kprintf.h"
 
 enum { SYS_OPENAT = 56, SYS_CLOSE = 57, SYS_LSEEK = 62, SYS_READ = 63, SYS_WRITE = 64,
@@ -96,6 +102,12 @@ static void *read_file(const char *path, size_t *size)
     return buf;
 }
 
+static void say_line(const char *line)
+{
+    put(2, line, strlen(line));
+    put(2, "\n", 1);
+}
+
 static int run(int argc, char **argv)
 {
     static char err[256];
@@ -104,8 +116,15 @@ static int run(int argc, char **argv)
     struct aios_arena arena;
     size_t size;
 
+    if (argc == 2 && strcmp(argv[1], "--kernels") == 0) {
+        int failures = aios_kernel_checks(say_line);
+
+        ksnprintf(err, sizeof(err), "arm64-logits: kernel checks: %d mismatches\n", failures);
+        put(failures ? 2 : 1, err, strlen(err));
+        return failures ? 1 : 0;
+    }
     if (argc != 3)
-        fail("usage: arm64-logits model.bin id,id,...");
+        fail("usage: arm64-logits model.bin id,id,... | arm64-logits --kernels");
     void *buf = read_file(argv[1], &size);
     if (aios_model_load(&m, buf, size, err, sizeof(err)) != AIOS_OK)
         fail(err);

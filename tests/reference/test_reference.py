@@ -14,7 +14,8 @@ multiple of 8, dim not a multiple of 8. For each:
   - --threads 2 and 3 give logits bit-identical to one thread;
   - the engine built for AArch64 as for the partition (build/arm64-user/arm64-logits,
     NEON and SDOT kernels), run under qemu-aarch64, gives logits bit-identical to the
-    host build, fp32 and int8 (skipped when qemu-aarch64 is not installed).
+    host build, fp32 and int8 (group sizes 4 to 64), and its kernels pass the checks of
+    kernel_checks.c (skipped when qemu-aarch64 is not installed).
 And the CLI's errors: a missing or malformed model, a prompt longer than the context.
 
 Run from anywhere: binaries are found relative to the repository root (make host builds
@@ -205,6 +206,39 @@ def test_aarch64_bit_identical(shape, models, tmp_path):
                             ",".join(map(str, tokens))], capture_output=True)
         assert r.returncode == 0, r.stderr.decode()
         assert r.stdout == (tmp_path / "host.bin").read_bytes(), f"{path.name} differs"
+
+
+def qemu_aarch64():
+    qemu = shutil.which("qemu-aarch64")
+    if qemu is None:
+        pytest.skip("qemu-aarch64 not installed (Debian package qemu-user)")
+    if not ARM64_LOGITS.exists():
+        pytest.fail(f"missing {ARM64_LOGITS}: run `make reference`", pytrace=False)
+    return qemu
+
+
+def test_aarch64_kernels():
+    """Every NEON kernel against its plain definition (tests/reference/kernel_checks.c)."""
+    r = subprocess.run([qemu_aarch64(), "-cpu", "max", str(ARM64_LOGITS), "--kernels"],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+@pytest.mark.parametrize("group_size", [16, 64])
+def test_aarch64_bit_identical_group_sizes(group_size, tmp_path):
+    """The other group-size paths (64 unrolled, 16 generic), and a vocabulary that is not
+    a multiple of the four rows the kernels do at once."""
+    qemu = qemu_aarch64()
+    path = tmp_path / f"g{group_size}.bin"
+    run([GENMODEL, "--int8", "--group-size", group_size, "--dim", 128, "--hidden", 384,
+         "--layers", 2, "--heads", 4, "--kv-heads", 2, "--vocab", 1003, "--seq", 40,
+         "--seed", 7, "-o", path])
+    tokens = ",".join(str(t) for t in [1] + list(range(5, 1003, 97)))
+    run([RUN, path, "--tokens", tokens, "-n", "0", "--logits", tmp_path / "host.bin"])
+    r = subprocess.run([qemu, "-cpu", "max", str(ARM64_LOGITS), str(path), tokens],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == (tmp_path / "host.bin").read_bytes()
 
 
 def test_cli_errors(models, tmp_path):

@@ -13,7 +13,8 @@
  * naming the problem.
  *
  * aios_math is compared with glibc over the ranges the engine uses (at most 1 ulp
- * apart); aios_dot_f32 with the summation order kernels.h documents, bit for bit. The
+ * apart); aios_dot_f32 with the summation order kernels.h documents, bit for bit, and
+ * every other kernel with its plain definition (tests/reference/kernel_checks.c). The
  * forward pass must be deterministic, refuse positions and tokens out of range, and give
  * bit-identical logits with executors splitting the work in 2 and 3 parts. The sampler:
  * greedy ties and NaNs, reproducibility from a seed, the distribution it draws from, and
@@ -38,6 +39,7 @@
 #include "aios/kernels.h"
 #include "aios/model.h"
 #include "aios/sampler.h"
+#include "../reference/kernel_checks.h"
 
 /* ---------------------------------------------------------------- building images */
 
@@ -600,6 +602,19 @@ static void test_quantize_q8_kernel(void **state)
     assert_int_equal(aios_dot_i8(big, big, 64), 64 * 16384);
 }
 
+static void say_line(const char *line)
+{
+    print_message("%s\n", line);
+}
+
+/* Every kernel's fast path (here SSE2 and plain C; arm64-logits --kernels runs the same
+ * checks on NEON) against its plain definition, bit for bit. */
+static void test_kernels_match_definitions(void **state)
+{
+    (void)state;
+    assert_int_equal(aios_kernel_checks(say_line), 0);
+}
+
 /* ---------------------------------------------------------------- forward */
 
 struct run {
@@ -781,6 +796,26 @@ static void test_sampler_greedy(void **state)
     assert_int_equal(aios_argmax(all_nan, 2), 0);
     float inf[3] = { 0.0f, INFINITY, INFINITY };
     assert_int_equal(aios_argmax(inf, 3), 1);
+
+    /* Split over 2 to 7 parts: the same index as one pass, whichever part holds it,
+     * with ties across parts, NaN-only parts and signed zeros. */
+    float v[97];
+    int calls = 0;
+    uint64_t rng = 5;
+    for (int trial = 0; trial < 400; trial++) {
+        int32_t len = 1 + (int32_t)(aios_random_u32(&rng) % 97);
+        for (int32_t i = 0; i < len; i++) {
+            uint32_t r = aios_random_u32(&rng);
+            v[i] = r % 5 == 0 ? NAN : r % 7 == 0 ? -0.0f : (float)(int)(r % 9) - 4.0f;
+            if (trial % 50 == 0)
+                v[i] = NAN;
+        }
+        for (int parts = 2; parts <= 7; parts++) {
+            struct aios_exec e = { serial_parts, parts, &calls };
+            assert_int_equal(aios_argmax_exec(v, len, &e), aios_argmax(v, len));
+        }
+    }
+    assert_true(calls > 0);
 
     struct aios_arena arena;
     aios_arena_init(&arena, sampler_mem, 16);
@@ -974,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_math_vs_libm),
         cmocka_unit_test(test_dot_order),
         cmocka_unit_test(test_quantize_q8_kernel),
+        cmocka_unit_test(test_kernels_match_definitions),
         cmocka_unit_test(test_forward_deterministic),
         cmocka_unit_test(test_forward_refuses),
         cmocka_unit_test(test_forward_parallel_identical),

@@ -14,7 +14,8 @@
  *     group order.
  *   - aios_softmax and everything else sums sequentially.
  * A matrix-vector product computes each output row with exactly one of these dot
- * products, so splitting the rows across cores does not change any result.
+ * products (the fast paths do several rows at once, each row in this order), so
+ * splitting the rows across cores does not change any result.
  */
 #ifndef AIOS_KERNELS_H
 #define AIOS_KERNELS_H
@@ -35,6 +36,11 @@ int32_t aios_dot_i8(const int8_t *a, const int8_t *b, size_t n);
 float aios_dot_q8(const int8_t *aq, const float *as, const int8_t *bq, const float *bs,
                   size_t n, size_t gs);
 
+/* out[r] = aios_dot_f32(w + r * stride, x, n) for r < rows: rows stride floats apart
+ * (stride >= n), e.g. the cached keys of one attention head. */
+void aios_dot_f32_rows(float *out, const float *w, size_t stride, const float *x, size_t n,
+                       size_t rows);
+
 /* out[r] = W[r] . x for rows r in [lo, hi) of the row-major W[rows][n]. */
 void aios_matvec_f32_rows(float *out, const float *w, const float *x, size_t n,
                           size_t lo, size_t hi);
@@ -51,6 +57,21 @@ void aios_matmul_q8(float *out, const int8_t *wq, const float *ws, const int8_t 
 
 /* out = w * x / sqrt(mean(x^2) + 1e-5), element-wise; out may be x. */
 void aios_rmsnorm(float *out, const float *x, const float *w, size_t n);
+
+/* x[i] += y[i], i < n. */
+void aios_add(float *x, const float *y, size_t n);
+
+/* out[i] = sum over t < count of a[t] * v[t * stride + i], for i < n: each sum starts
+ * from 0 and adds its terms in order of t (the attention's weighted sum of values). */
+void aios_weighted_sum(float *out, const float *a, const float *v, size_t stride, size_t n,
+                       size_t count);
+
+/* RoPE: in each head of head_size elements of v (n a multiple of head_size), pair p
+ * (elements 2p, 2p+1) = (a, b) becomes (a cs[p] - b sn[p], a sn[p] + b cs[p]). */
+void aios_rope(float *v, size_t n, const float *cs, const float *sn, size_t head_size);
+
+/* gate[i] = silu(gate[i]) * up[i] = (g / (1 + e^-g)) * up[i], i < n (SwiGLU). */
+void aios_swiglu(float *gate, const float *up, size_t n);
 
 /* x = exp(x - max x) / sum, in place; n >= 1. */
 void aios_softmax(float *x, size_t n);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "aios/common.h"
+#include "aios/exec.h"
 
 struct aios_prob_index {
     float prob;
@@ -41,9 +42,16 @@ int aios_sampler_init(struct aios_sampler *s, int32_t vocab_size, float temperat
  * logits included. */
 int32_t aios_sample(struct aios_sampler *s, float *logits);
 
+/* aios_sample, with a greedy sampler's argmax split over exec's parts (NULL: this thread
+ * only). The same token whatever the split. */
+int32_t aios_sample_exec(struct aios_sampler *s, float *logits, struct aios_exec *exec);
+
 /* The index of the largest of x[0..n), the lowest on ties; NaNs are never chosen unless
  * all are NaN (then 0). */
 int32_t aios_argmax(const float *x, int32_t n);
+
+/* The same, each of exec's parts searching a contiguous range (NULL: this thread). */
+int32_t aios_argmax_exec(const float *x, int32_t n, struct aios_exec *exec);
 
 /* The generator: 32 random bits, and a float uniform in [0, 1) with 24 random bits. */
 uint32_t aios_random_u32(uint64_t *state);

@@ -1,0 +1,281 @@
+/*
+ * Intents: a sentence typed at `rt> ` (`intent <text>`, or any line that is not a
+ * command) goes to the AI partition, which answers with what it understood. The AI
+ * partition never acts: this is the trusted side. Its answer is checked field by field,
+ * then against what the layout lets it request (its may-request list, in our channel's
+ * device tree node), and only then carried out here. A refusal is printed and logged.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "aarch64.h"
+#include "calc.h"
+#include "guest.h"
+#include "kprintf.h"
+#include "link.h"
+#include "msg.h"
+#include "shell.h"
+
+#define INTENT_PEER       "ai"
+#define INTENT_TIMEOUT_MS 5000
+
+/* The schema: each intent and the slots it may carry. */
+static const struct intent_kind {
+    const char *name;
+    const char *slots[3];
+} kinds[] = {
+    { "status.show", { "subject" } },
+    { "file.create", { "name" } },
+    { "file.write", { "name", "text" } },
+    { "file.read", { "name" } },
+    { "file.list", { 0 } },
+    { "file.delete", { "name" } },
+    { "memory.remember", { "fact" } },
+    { "memory.recall", { "query", "answer" } },
+    { "compute.calc", { "expr" } },
+    { "perf.report", { 0 } },
+    { "partition.restart", { "partition" } },
+    { "timer.set", { "seconds" } },
+    { "help", { 0 } },
+    { "chat", { 0 } },
+    { "clarify", { "candidate" } },
+};
+
+static const struct intent_kind *kind_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(kinds[i].name, name))
+            return &kinds[i];
+    return NULL;
+}
+
+/* A field from the peer: NUL-terminated within its size and printable. */
+static bool clean_string(const char *s, size_t size, bool may_be_empty)
+{
+    size_t n = strnlen(s, size);
+
+    if (n == size || (!n && !may_be_empty))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* NULL when r is well formed, else why not. */
+static const char *check(const struct msg_intent_result *r, const struct intent_kind **kind)
+{
+    if (!clean_string(r->intent, sizeof(r->intent), false))
+        return "the intent name is not a string";
+    *kind = kind_of(r->intent);
+    if (!*kind)
+        return "an intent outside the schema";
+    if (r->confidence_milli > 1000)
+        return "a confidence above 1";
+    if (r->nslots > INTENT_MAX_SLOTS)
+        return "too many slots";
+    for (uint32_t i = 0; i < r->nslots; i++) {
+        const struct msg_intent_slot *slot = &r->slots[i];
+        bool known = false;
+
+        if (!clean_string(slot->name, sizeof(slot->name), false) ||
+            !clean_string(slot->value, sizeof(slot->value), true))
+            return "a slot that is not a pair of strings";
+        for (size_t k = 0; k < 3 && (*kind)->slots[k]; k++)
+            known |= !strcmp(slot->name, (*kind)->slots[k]);
+        if (!known)
+            return "a slot this intent does not have";
+    }
+    return NULL;
+}
+
+static const char *slot(const struct msg_intent_result *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->nslots; i++)
+        if (!strcmp(r->slots[i].name, name))
+            return r->slots[i].value;
+    return NULL;
+}
+
+static void restart_partition(const char *name)
+{
+    struct hyp_partition_info info;
+    int index = name ? hyp_partition_find(name, &info) : -1;
+
+    if (index < 0) {
+        kprintf("there is no partition '%s' in this layout\n", name ? name : "?");
+        return;
+    }
+    if ((unsigned)index == guest.index) {
+        kprintf("the RT partition does not restart itself on request\n");
+        return;
+    }
+    if (hyp_partition_restart((unsigned)index))
+        kprintf("the hypervisor refused to restart %s (the layout does not grant it to rt, "
+                "or it is already restarting)\n", name);
+    else
+        kprintf("restarting %s\n", name);
+}
+
+/* Carry out r, which check() passed and the layout grants. */
+static void act(const struct msg_intent_result *r, const char *text)
+{
+    const char *name = r->intent;
+
+    if (!strcmp(name, "status.show")) {
+        if (!rt_status(slot(r, "subject")))
+            kprintf("status: nothing known about '%s'\n", slot(r, "subject"));
+    } else if (!strcmp(name, "partition.restart")) {
+        restart_partition(slot(r, "partition"));
+    } else if (!strcmp(name, "perf.report")) {
+        cmd_perf(1, (char *[]){ "perf", NULL });
+    } else if (!strcmp(name, "timer.set")) {
+        unsigned long seconds;
+        const char *s = slot(r, "seconds");
+        int n;
+
+        if (!s || !shell_parse_count(s, &seconds) || !seconds) {
+            kprintf("timer: how many seconds?\n");
+            return;
+        }
+        n = rt_timer_set(seconds);
+        if (n < 0)
+            kprintf(n == -1 ? "timer: %lu seconds is not a duration I can set\n"
+                            : "timer: all timers are running (%lu seconds not set)\n", seconds);
+        else
+            kprintf("timer %d set: %lu second%s\n", n, seconds, seconds == 1 ? "" : "s");
+    } else if (!strcmp(name, "compute.calc")) {
+        const char *expr = slot(r, "expr");
+        char err[96], out[48];
+        int64_t v;
+
+        if (!expr || calc_eval(expr, &v, err, sizeof(err)))
+            kprintf("calc: %s\n", expr ? err : "no expression");
+        else {
+            calc_format(v, out, sizeof(out));
+            kprintf("%s = %s\n", expr, out);
+        }
+    } else if (!strcmp(name, "help")) {
+        kprintf("Ask me in your own words: the status of the system (cpu, memory, uptime, "
+                "partitions, temperature), a timer, a calculation, the perf counters, to "
+                "restart a partition, to remember a fact and recall it; or chat. The "
+                "commands are:\n");
+        shell_execute((char[]){ "help" });
+    } else if (!strcmp(name, "chat")) {
+        struct msg_ask a;
+
+        rt_ask_defaults(&a);
+        a.max_tokens = 64;
+        rt_ask(&a, false, text);
+    } else if (!strncmp(name, "file.", 5)) {
+        kprintf("%s: storage is not available (this RT kernel has no file store yet)\n", name);
+    } else if (!strcmp(name, "memory.remember")) {
+        kprintf("remembered: %s\n", slot(r, "fact") ? slot(r, "fact") : "(nothing)");
+    } else if (!strcmp(name, "memory.recall")) {
+        const char *answer = slot(r, "answer");
+
+        kprintf("%s\n", answer && answer[0] ? answer : "I know nothing about that.");
+    }
+}
+
+static void show(const struct msg_intent_result *r)
+{
+    kprintf("intent: %s (confidence %u.%02u)", r->intent, r->confidence_milli / 1000,
+            r->confidence_milli % 1000 / 10);
+    for (uint32_t i = 0; i < r->nslots; i++)
+        kprintf(" %s=\"%s\"", r->slots[i].name, r->slots[i].value);
+    kprintf("\n");
+}
+
+void rt_intent(const char *text)
+{
+    static uint8_t in[RING_MAX_SLOT];
+    struct link *l = link_to(INTENT_PEER);
+    struct hyp_partition_info info;
+    struct msg_intent_result r;
+    const struct intent_kind *kind = NULL;
+    const char *bad;
+    struct ring_msg msg;
+    uint64_t id, start;
+    size_t len = strlen(text);
+    int rc;
+
+    if (!l) {
+        kprintf("intent: no channel to '%s' in the layout, so nothing to understand it\n",
+                INTENT_PEER);
+        return;
+    }
+    if (hyp_partition_find(INTENT_PEER, &info) < 0 || info.state != PARTITION_RUNNING) {
+        kprintf("intent: the AI partition is %s; try again when it is running\n",
+                hyp_partition_find(INTENT_PEER, &info) < 0 ? "missing" : hyp_state_name(info.state));
+        return;
+    }
+    if (len > ring_max_payload(&l->tx)) {
+        kprintf("intent: too long to send (%u bytes at most)\n", ring_max_payload(&l->tx));
+        return;
+    }
+    rc = link_send(l, MSG_INTENT, text, (uint32_t)len, &id);
+    if (rc) {
+        kprintf("intent: %s\n", link_error(l, rc));
+        return;
+    }
+    start = read_sysreg(cntvct_el0);
+    for (;;) {
+        rc = link_receive(l, &msg, in, sizeof(in));
+        if (rc == 0 && msg.request_id == id && msg.type == MSG_INTENT_RESULT)
+            break;
+        if (rc == 0)
+            l->stray++;
+        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
+            kprintf("intent: no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
+            return;
+        }
+        if (rc == -EAGAIN)
+            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+    }
+    memcpy(&r, in, sizeof(r));
+    bad = msg.length != sizeof(r) ? "a message of the wrong size" : check(&r, &kind);
+    if (bad) {
+        kprintf("intent: the AI partition answered with %s; ignored\n", bad);
+        kprintf("[rt] log: malformed intent answer from %s (%s)\n", INTENT_PEER, bad);
+        return;
+    }
+    show(&r);
+    if (!strcmp(r.intent, "clarify")) {
+        kprintf("Not sure what you mean; perhaps:");
+        for (uint32_t i = 0; i < r.nslots; i++)
+            kprintf("%s %s", i ? "," : "", r.slots[i].value);
+        kprintf(". Say it another way, or use a command (help lists them).\n");
+        return;
+    }
+    if (!guest_channel_grants(l->channel, r.intent)) {
+        kprintf("refused: the layout does not let %s request %s\n", INTENT_PEER, r.intent);
+        kprintf("[rt] log: refused %s requested by %s (not in its may-request)\n", r.intent,
+                INTENT_PEER);
+        return;
+    }
+    act(&r, text);
+}
+
+void cmd_intent(int argc, char **argv)
+{
+    char text[LINE_MAX_CHARS + 1];
+    size_t len = 0;
+
+    if (argc < 2) {
+        kprintf("usage: intent <text>   (any line that is not a command is an intent too)\n");
+        return;
+    }
+    for (int i = 1; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+
+        if (len + n + 2 > sizeof(text))
+            break;
+        if (len)
+            text[len++] = ' ';
+        memcpy(text + len, argv[i], n);
+        len += n;
+    }
+    text[len] = '\0';
+    rt_intent(text);
+}

@@ -1,0 +1,50 @@
+"""Intents at rt>: the AI partition understands, the RT partition checks the layout's
+grants and acts (the issue's QEMU acceptance points)."""
+import re
+
+
+def test_intent_show_partitions(boot):
+    s = boot()
+    out = s.command("intent show partitions")
+    assert re.search(r"intent: status\.show \(confidence [01]\.\d\d\) subject=\"partitions\"", out), out
+    assert re.search(r"^  1  ai\s+1-2\s+1024 MiB\s+running", out, re.M), out
+
+
+def test_an_intent_the_layout_does_not_grant_is_refused_and_logged(boot):
+    s = boot()
+    out = s.command("restart the ai partition please")
+    assert 'intent: partition.restart' in out and 'partition="ai"' in out, out
+    assert "refused: the layout does not let ai request partition.restart" in out
+    assert "[rt] log: refused partition.restart requested by ai" in out
+    # Nothing was restarted.
+    assert s.partitions()["ai"][1] == "running"
+    assert "restarting ai" not in s.output()
+
+
+def test_a_timer_set_in_words_fires(boot):
+    s = boot()
+    out = s.command("set a timer for 3 seconds")
+    assert 'intent: timer.set' in out and 'seconds="3"' in out, out
+    assert "timer 1 set: 3 seconds" in out
+    s.expect(r"\[timer 1\] 3 seconds are up", timeout=60)
+
+
+def test_memory_remembers_and_recalls(boot):
+    s = boot()
+    out = s.command("remember that the router is in the attic")
+    assert "remembered: the router is in the attic" in out, out
+    out = s.command("where is the router")
+    assert "intent: memory.recall" in out, out
+    assert out.rstrip().endswith("the router is in the attic"), out
+    assert "I know nothing about that." in s.command("when is my birthday")
+
+
+def test_context_calc_and_clarify(boot):
+    s = boot()
+    assert "temperature: no temperature sensor on this board" in s.command("how hot is it")
+    out = s.command("what about the cpu")
+    assert 'subject="cpu"' in out and "cpu (busy over 200 ms)" in out, out
+    assert "12 times 3 = 36" in s.command("what is 12 times 3")
+    out = s.command("zzqx vlorp")
+    assert "intent: clarify (confidence 0.00)" in out and "Not sure what you mean" in out
+    assert "storage is not available" in s.command("wipe ideas.txt")

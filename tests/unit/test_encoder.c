@@ -1,0 +1,501 @@
+/*
+ * Unit tests for the sentence encoder (aios/lib/encoder.c) and its trainer
+ * (tools/encoder_train.c).
+ *
+ * Training: two runs in this process on a tiny corpus with the same seed (and a synonym
+ * table, so augmentation runs) write byte-identical fp32 and int8 files; another seed
+ * writes different ones; the trained encoder puts each training sentence nearest to its
+ * own intent.
+ *
+ * The loader: a valid file loads; a file truncated at many lengths, with a bad magic,
+ * version, header size, encoding, bucket count, dim, out_dim, n-gram range, flags,
+ * word weight, reserved bytes, body size, trailing data, a corrupt body (checksum) or at a misaligned
+ * address is refused with AIOS_EINVAL and a message naming the problem.
+ *
+ * Embedding: deterministic to the bit, unit length, the documented formula on a
+ * hand-made file, int8 within cosine 0.99 of fp32 (measured: >= 0.999), case and
+ * punctuation ignored, digit runs folded, empty and punctuation-only text give the zero
+ * vector, very long text, non-ASCII and malformed UTF-8 are fine, a too-small scratch
+ * arena gives AIOS_ENOMEM and every call hands its scratch back.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "aios/encoder.h"
+#include "encoder_train.h"
+
+static const struct enc_example corpus[] = {
+    { "set a timer for 5 minutes", 0 },     { "start a countdown of 30 seconds", 0 },
+    { "timer 10 minutes please", 0 },       { "remind me in an hour", 0 },
+    { "wake me up in 20 minutes", 0 },      { "set an alarm for 7 minutes", 0 },
+    { "delete notes.txt", 1 },              { "remove the file todo.txt", 1 },
+    { "erase draft.txt please", 1 },        { "get rid of log.txt", 1 },
+    { "trash the file ideas.md", 1 },       { "please delete report.txt", 1 },
+    { "what is the temperature", 2 },       { "how much memory is free", 2 },
+    { "show cpu usage", 2 },                { "how long has the system been up", 2 },
+    { "is the disk full", 2 },              { "show the partitions", 2 },
+};
+#define N_CORPUS (sizeof(corpus) / sizeof(corpus[0]))
+
+static void small_opts(struct enc_train_opts *o, uint64_t seed)
+{
+    enc_train_defaults(o);
+    o->p.buckets = 4096;
+    o->p.dim = 32;
+    o->p.out_dim = 24;
+    o->epochs = 15;
+    o->seed = seed;
+}
+
+static void synonyms(struct enc_subst *s)
+{
+    memset(s, 0, sizeof(*s));
+    enc_subst_add(s, "delete", "erase");
+    enc_subst_add(s, "delete", "wipe off");
+    enc_subst_add(s, "remove", "take away");
+    enc_subst_add(s, "timer", "clock");
+    enc_subst_add(s, "delete", "erase");     /* a duplicate, kept once */
+    enc_subst_add(s, "temperature", "hot");
+    enc_subst_finish(s);
+}
+
+static unsigned char *train_file(uint64_t seed, int encoding, size_t *size)
+{
+    struct enc_train_opts o;
+    struct enc_subst s;
+    struct enc_model m;
+    char err[256];
+
+    small_opts(&o, seed);
+    synonyms(&s);
+    assert_int_equal(enc_train(corpus, N_CORPUS, 3, &o, &s, &m, err, sizeof(err)), 0);
+    unsigned char *f = enc_model_file(&m, encoding, size, err, sizeof(err));
+    assert_non_null(f);
+    enc_model_free(&m);
+    enc_subst_free(&s);
+    return f;
+}
+
+static unsigned char scratch_mem[1 << 16];
+
+static void embed(const struct aios_encoder *e, const char *text, float *out)
+{
+    struct aios_arena a;
+
+    aios_arena_init(&a, scratch_mem, sizeof(scratch_mem));
+    assert_int_equal(aios_encoder_embed(e, text, out, &a), AIOS_OK);
+    assert_int_equal(a.used, 0);
+}
+
+static float norm(const float *v, size_t n)
+{
+    double s = 0;
+
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * v[i];
+    return (float)sqrt(s);
+}
+
+/* ---------------------------------------------------------------- training */
+
+static void test_subst_table(void **state)
+{
+    struct enc_subst s;
+    int n;
+
+    (void)state;
+    synonyms(&s);
+    char **d = enc_subst_find(&s, "delete", &n);
+    assert_non_null(d);
+    assert_int_equal(n, 2);
+    assert_string_equal(d[0], "erase");
+    assert_string_equal(d[1], "wipe off");
+    assert_null(enc_subst_find(&s, "nothing", &n));
+    assert_int_equal(n, 0);
+    enc_subst_free(&s);
+}
+
+static void test_training_deterministic(void **state)
+{
+    (void)state;
+    for (int enc = AIOS_ENC_FP32; enc <= AIOS_ENC_INT8; enc++) {
+        size_t a_size, b_size, c_size;
+        unsigned char *a = train_file(7, enc, &a_size);
+        unsigned char *b = train_file(7, enc, &b_size);
+        unsigned char *c = train_file(8, enc, &c_size);
+        assert_int_equal(a_size, b_size);
+        assert_memory_equal(a, b, a_size);
+        assert_int_equal(a_size, c_size);
+        assert_memory_not_equal(a + AIOS_ENC_HEADER_SIZE, c + AIOS_ENC_HEADER_SIZE,
+                                a_size - AIOS_ENC_HEADER_SIZE);
+        free(a);
+        free(b);
+        free(c);
+    }
+}
+
+static void test_training_separates_intents(void **state)
+{
+    size_t size;
+    unsigned char *f = train_file(3, AIOS_ENC_FP32, &size);
+    struct aios_encoder e;
+    char err[128];
+    float v[N_CORPUS][24];
+
+    (void)state;
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_dim(&e), 24);
+    for (size_t i = 0; i < N_CORPUS; i++)
+        embed(&e, corpus[i].text, v[i]);
+    /* Leave-one-out nearest neighbour over the training sentences. */
+    int right = 0;
+    for (size_t i = 0; i < N_CORPUS; i++) {
+        size_t best = i == 0 ? 1 : 0;
+        for (size_t j = 0; j < N_CORPUS; j++)
+            if (j != i && aios_encoder_cosine(v[i], v[j], 24) > aios_encoder_cosine(v[i], v[best], 24))
+                best = j;
+        right += corpus[best].label == corpus[i].label;
+    }
+    assert_true(right >= (int)N_CORPUS - 2);
+    free(f);
+}
+
+static void test_training_refuses(void **state)
+{
+    struct enc_train_opts o;
+    struct enc_model m;
+    char err[128];
+    struct enc_example bad = { "hello", 5 };
+
+    (void)state;
+    small_opts(&o, 1);
+    assert_int_equal(enc_train(&bad, 1, 3, &o, NULL, &m, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "label"));
+    o.p.dim = 6;
+    assert_int_equal(enc_train(corpus, N_CORPUS, 3, &o, NULL, &m, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "dim"));
+}
+
+/* ---------------------------------------------------------------- the loader */
+
+static void expect_refusal(unsigned char *f, size_t size, const char *what)
+{
+    struct aios_encoder e;
+    char err[160] = "";
+
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_EINVAL);
+    if (!strstr(err, what))
+        fail_msg("expected \"%s\" in \"%s\"", what, err);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);   /* the host is little-endian, like the file */
+}
+
+static void test_loader_refusals(void **state)
+{
+    size_t size;
+    unsigned char *good = train_file(1, AIOS_ENC_INT8, &size);
+    unsigned char *f = aligned_alloc(16, size + 32);
+    struct aios_encoder e;
+    char err[160];
+
+    (void)state;
+    memcpy(f, good, size);
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(e.encoding, AIOS_ENC_INT8);
+    assert_int_equal(e.p.buckets, 4096);
+
+    /* Truncated anywhere in the header, and at many body lengths. */
+    for (size_t n = 0; n < AIOS_ENC_HEADER_SIZE; n++)
+        expect_refusal(f, n, "truncated header");
+    for (size_t n = AIOS_ENC_HEADER_SIZE; n < size; n += 997)
+        expect_refusal(f, n, "truncated");
+    expect_refusal(f, size - 1, "truncated");
+    assert_int_equal(aios_encoder_load(&e, NULL, size, err, sizeof(err)), AIOS_EINVAL);
+
+    /* Trailing data. */
+    memset(f + size, 0, 32);
+    expect_refusal(f, size + 4, "trailing");
+
+    /* Misaligned. */
+    unsigned char *m = aligned_alloc(16, size + 16);
+    memcpy(m + 1, good, size);
+    expect_refusal(m + 1, size, "aligned");
+    free(m);
+
+    struct { size_t off; uint32_t value; const char *what; } cases[] = {
+        { 0, 0x12345678, "bad magic" },
+        { 4, 2, "version 2" },
+        { 4, 0, "version 0" },
+        { 8, 64, "header size" },
+        { 12, 2, "encoding" },
+        { 16, 0, "buckets" },
+        { 16, (1u << 24) + 1, "buckets" },
+        { 16, 4097, "body bytes" },
+        { 20, 0, "dim" },
+        { 20, 6, "dim" },
+        { 20, 2048, "dim" },
+        { 20, 0xffffffffu, "dim" },
+        { 24, 2, "out_dim" },
+        { 24, 4096, "out_dim" },
+        { 24, 0, "body bytes" },
+        { 32, 0, "n-gram" },
+        { 32, 6, "n-gram" },
+        { 36, 9, "n-gram" },
+        { 40, 1u << 7, "flags" },
+        { 44, 1001, "word weight" },
+        { 48, 12, "body bytes" },
+        { 52, 1, "body bytes" },
+        { 100, 1, "reserved" },
+        { 124, 0xff, "reserved" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(f, good, size);
+        put32(f + cases[i].off, cases[i].value);
+        expect_refusal(f, size, cases[i].what);
+    }
+    /* A body byte or the stored digest changed: the checksum. */
+    memcpy(f, good, size);
+    f[size / 2] ^= 1;
+    expect_refusal(f, size, "checksum");
+    memcpy(f, good, size);
+    f[60] ^= 0x80;
+    expect_refusal(f, size, "checksum");
+    /* The seed is not covered by bounds, only by nothing: any value loads. */
+    memcpy(f, good, size);
+    put32(f + 28, 0xdeadbeef);
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    free(f);
+    free(good);
+}
+
+static void test_writer_refusals(void **state)
+{
+    struct aios_encoder_params p = { .buckets = 8, .dim = 4, .out_dim = 0, .flags = AIOS_ENC_F_WORDS };
+    float emb[32] = { 0 };
+    char err[128];
+    _Alignas(16) unsigned char out[512];
+
+    (void)state;
+    size_t n = aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err));
+    assert_int_equal(n, AIOS_ENC_HEADER_SIZE + 8 * 4 * 4);
+    assert_int_equal(aios_encoder_write(out, n - 1, &p, AIOS_ENC_FP32, emb, NULL, NULL, err,
+                                        sizeof(err)), AIOS_EINVAL);
+    assert_int_equal(aios_encoder_write(out, n, &p, 5, emb, NULL, NULL, err, sizeof(err)),
+                     AIOS_EINVAL);
+    p.dim = 5;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "dim 5"));
+}
+
+/* ---------------------------------------------------------------- embedding */
+
+struct grab { uint32_t bucket[16]; float weight[16]; int n; };
+
+static void grab(void *ctx, uint32_t bucket, float weight)
+{
+    struct grab *g = ctx;
+
+    if (g->n < 16) {
+        g->bucket[g->n] = bucket;
+        g->weight[g->n] = weight;
+    }
+    g->n++;
+}
+
+/* A hand-made file: words only, no n-grams, no dense layer, E[r][d] = r + d. */
+static void test_formula(void **state)
+{
+    struct aios_encoder_params p = { .buckets = 97, .dim = 8, .out_dim = 0, .seed = 5,
+                                     .flags = AIOS_ENC_F_WORDS };
+    float emb[97 * 8];
+    char err[128];
+    size_t n = aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err));
+    unsigned char *f = aligned_alloc(16, (n + 15) & ~(size_t)15);
+    struct aios_encoder e;
+    struct grab g = { .n = 0 };
+    float out[8];
+
+    (void)state;
+    for (int r = 0; r < 97; r++)
+        for (int d = 0; d < 8; d++)
+            emb[r * 8 + d] = (float)(r + d);
+    assert_int_equal(aios_encoder_write(f, n, &p, AIOS_ENC_FP32, emb, NULL, NULL, err, sizeof(err)),
+                     AIOS_OK);
+    assert_int_equal(aios_encoder_load(&e, f, n, err, sizeof(err)), AIOS_OK);
+    assert_true(aios_encoder_featurize(&p, "Alpha, beta!", grab, &g) == 2.0f);
+    assert_int_equal(g.n, 2);
+    assert_true(g.weight[0] == 1.0f && g.weight[1] == 1.0f);
+    embed(&e, "Alpha, beta!", out);
+    float x[8], s = 0.0f;
+    for (int d = 0; d < 8; d++) {
+        x[d] = (0.0f + 1.0f * (float)(g.bucket[0] + (uint32_t)d)) + 1.0f * (float)(g.bucket[1] + (uint32_t)d);
+        x[d] *= 1.0f / 2.0f;
+        s += x[d] * x[d];
+    }
+    for (int d = 0; d < 8; d++)
+        assert_true(fabsf(out[d] - x[d] / sqrtf(s)) < 1e-6f);
+
+    /* With bigrams and n-grams: counts and weights as documented. */
+    p.flags = AIOS_ENC_F_ALL;
+    p.minn = 3;
+    p.maxn = 4;
+    g.n = 0;
+    /* "<ab>": 2 trigrams + 1 four-gram = 3 n-grams + the word: 4 features of 1/4 each; the
+     * same for "cd"; then one bigram. */
+    assert_true(aios_encoder_featurize(&p, "ab cd", grab, &g) == 3.0f);
+    assert_int_equal(g.n, 9);
+    assert_true(g.weight[0] == 0.25f && g.weight[4] == 0.25f && g.weight[8] == 1.0f);
+    /* The word's own share set to 600/1000: the n-grams share the rest. */
+    p.word_permille = 600;
+    g.n = 0;
+    assert_true(aios_encoder_featurize(&p, "ab cd", grab, &g) == 3.0f);
+    assert_true(g.weight[0] == 0.6f && g.weight[1] == (1.0f - 0.6f) / 3.0f);
+    /* A word without n-grams (minn 4 > "<a>") keeps the whole weight. */
+    p.minn = p.maxn = 4;
+    g.n = 0;
+    assert_true(aios_encoder_featurize(&p, "a", grab, &g) == 1.0f);
+    assert_int_equal(g.n, 1);
+    assert_true(g.weight[0] == 1.0f);
+    free(f);
+}
+
+static void test_featurize_normalises(void **state)
+{
+    struct aios_encoder_params p = { .buckets = 1000003, .dim = 8, .seed = 9, .minn = 3, .maxn = 5,
+                                     .flags = AIOS_ENC_F_ALL };
+    struct grab a = { .n = 0 }, b = { .n = 0 };
+
+    (void)state;
+    aios_encoder_featurize(&p, "Set a TIMER, for 5 minutes!", grab, &a);
+    aios_encoder_featurize(&p, "set a timer for 300 minutes", grab, &b);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.bucket, b.bucket, sizeof(a.bucket));
+    /* Without digit folding the numbers differ. */
+    p.flags &= ~(uint32_t)AIOS_ENC_F_DIGITS;
+    a.n = b.n = 0;
+    aios_encoder_featurize(&p, "5", grab, &a);
+    aios_encoder_featurize(&p, "300", grab, &b);
+    assert_true(a.bucket[0] != b.bucket[0]);
+    /* The seed changes the buckets. */
+    a.n = b.n = 0;
+    aios_encoder_featurize(&p, "hello", grab, &a);
+    p.seed = 10;
+    aios_encoder_featurize(&p, "hello", grab, &b);
+    assert_true(a.bucket[0] != b.bucket[0]);
+}
+
+static void test_embed_properties(void **state)
+{
+    size_t f32_size, i8_size;
+    unsigned char *f32 = train_file(2, AIOS_ENC_FP32, &f32_size);
+    unsigned char *i8 = train_file(2, AIOS_ENC_INT8, &i8_size);
+    struct aios_encoder ef, eq;
+    char err[128];
+    float a[24], b[24];
+    static const char *const texts[] = {
+        "delete notes.txt", "set a timer for 10 minutes", "what is the cpu temperature",
+        "wipe ideas.txt", "how hot is it", "something else entirely", "x",
+        "h\xc3\xa9llo w\xc3\xb6rld \xe2\x98\x83", "bad \xff\xfe utf8 \x80\x80",
+    };
+
+    (void)state;
+    assert_true(i8_size < f32_size / 3);
+    assert_int_equal(aios_encoder_load(&ef, f32, f32_size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_load(&eq, i8, i8_size, err, sizeof(err)), AIOS_OK);
+    float worst = 1.0f;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        embed(&ef, texts[i], a);
+        embed(&ef, texts[i], b);
+        assert_memory_equal(a, b, sizeof(a));                    /* deterministic */
+        assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);          /* unit length */
+        embed(&eq, texts[i], b);
+        assert_true(fabsf(norm(b, 24) - 1.0f) < 1e-5f);
+        float c = aios_encoder_cosine(a, b, 24);
+        if (c < worst)
+            worst = c;
+    }
+    print_message("int8 vs fp32: worst cosine %.6f\n", (double)worst);
+    assert_true(worst >= 0.99f);
+
+    /* No words: the zero vector. */
+    static const char *const empty[] = { "", " ", "?!.,;:-- ...", "\t\n" };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        embed(&ef, empty[i], a);
+        assert_true(norm(a, 24) == 0.0f);
+    }
+
+    /* Very long text and a very long word. */
+    size_t len = 200000;
+    char *big = malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        big[i] = "delete the file notes.txt now "[i % 30];
+    big[len] = '\0';
+    embed(&ef, big, a);
+    assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);
+    memset(big, 'q', len);
+    embed(&eq, big, a);
+    assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);
+    free(big);
+
+    /* Too little scratch: ENOMEM, arena unchanged; NULL arguments: EINVAL. */
+    unsigned char small[64];
+    struct aios_arena s;
+    aios_arena_init(&s, small, sizeof(small));
+    assert_int_equal(aios_encoder_embed(&ef, "hello", a, &s), AIOS_ENOMEM);
+    assert_int_equal(s.used, 0);
+    assert_int_equal(aios_encoder_embed(&ef, NULL, a, &s), AIOS_EINVAL);
+    assert_int_equal(aios_encoder_embed(NULL, "x", a, &s), AIOS_EINVAL);
+    free(f32);
+    free(i8);
+}
+
+static void test_no_dense_layer(void **state)
+{
+    struct enc_train_opts o;
+    struct enc_model m;
+    struct aios_encoder e;
+    char err[128];
+    size_t size;
+    float v[32];
+
+    (void)state;
+    small_opts(&o, 4);
+    o.p.out_dim = 0;
+    assert_int_equal(enc_train(corpus, N_CORPUS, 3, &o, NULL, &m, err, sizeof(err)), 0);
+    unsigned char *f = enc_model_file(&m, AIOS_ENC_INT8, &size, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_dim(&e), 32);
+    embed(&e, "remove the log", v);
+    assert_true(fabsf(norm(v, 32) - 1.0f) < 1e-5f);
+    enc_model_free(&m);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_subst_table),
+        cmocka_unit_test(test_training_deterministic),
+        cmocka_unit_test(test_training_separates_intents),
+        cmocka_unit_test(test_training_refuses),
+        cmocka_unit_test(test_loader_refusals),
+        cmocka_unit_test(test_writer_refusals),
+        cmocka_unit_test(test_formula),
+        cmocka_unit_test(test_featurize_normalises),
+        cmocka_unit_test(test_embed_properties),
+        cmocka_unit_test(test_no_dense_layer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
