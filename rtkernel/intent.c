@@ -257,6 +257,97 @@ void rt_intent(const char *text)
     act(&r, text);
 }
 
+/* Wait for the answer of type to request id; false (and says why) on a timeout. */
+static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *msg, void *in)
+{
+    uint64_t start = read_sysreg(cntvct_el0);
+
+    for (;;) {
+        int rc = link_receive(l, msg, in, RING_MAX_SLOT);
+
+        if (rc == 0 && msg->request_id == id && msg->type == type)
+            return true;
+        if (rc == 0)
+            l->stray++;
+        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
+            kprintf("no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
+            return false;
+        }
+        if (rc == -EAGAIN)
+            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+    }
+}
+
+/* learn "<sentence>" <intent>: the sentence is between the first and the last quote. */
+void cmd_learn(int argc, char **argv)
+{
+    static uint8_t out[RING_MAX_SLOT], in[RING_MAX_SLOT];
+    char line[LINE_MAX_CHARS + 1];
+    struct msg_learn req;
+    struct msg_learn_done done;
+    struct ring_msg msg;
+    struct link *l = link_to(INTENT_PEER);
+    const struct intent_kind *kind;
+    size_t len = 0, n;
+    char *first, *last;
+    uint64_t id;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        n = strlen(argv[i]);
+        if (len + n + 2 > sizeof(line))
+            break;
+        if (len)
+            line[len++] = ' ';
+        memcpy(line + len, argv[i], n);
+        len += n;
+    }
+    line[len] = '\0';
+    first = strchr(line, '"');
+    last = strrchr(line, '"');
+    if (!first || last == first || first != line || !last[1]) {
+        kprintf("usage: learn \"<sentence>\" <intent>   (teaches the AI partition an example)\n");
+        return;
+    }
+    *last = '\0';
+    while (*++last == ' ')
+        ;
+    kind = kind_of(last);
+    if (!kind || !strcmp(last, "clarify") || strchr(last, ' ')) {
+        kprintf("learn: '%s' is not an intent of the schema (docs/intents.md)\n", last);
+        return;
+    }
+    if (!l) {
+        kprintf("learn: no channel to '%s' in the layout\n", INTENT_PEER);
+        return;
+    }
+    memset(&req, 0, sizeof(req));
+    memcpy(req.intent, last, strlen(last));
+    n = strlen(first + 1);
+    if (!n || sizeof(req) + n > ring_max_payload(&l->tx)) {
+        kprintf("learn: the sentence must have 1 to %u bytes\n",
+                (unsigned)(ring_max_payload(&l->tx) - sizeof(req)));
+        return;
+    }
+    memcpy(out, &req, sizeof(req));
+    memcpy(out + sizeof(req), first + 1, n);
+    rc = link_send(l, MSG_LEARN, out, (uint32_t)(sizeof(req) + n), &id);
+    if (rc) {
+        kprintf("learn: %s\n", link_error(l, rc));
+        return;
+    }
+    if (!answer(l, id, MSG_LEARN_DONE, &msg, in))
+        return;
+    memcpy(&done, in, sizeof(done));
+    done.detail[sizeof(done.detail) - 1] = '\0';
+    if (msg.length != sizeof(done) || !clean_string(done.detail, sizeof(done.detail), true))
+        kprintf("learn: the AI partition answered with a malformed message; ignored\n");
+    else if (done.status)
+        kprintf("%s\n", done.detail);
+    else
+        kprintf("learned: \"%s\" is %s\n", first + 1, last);
+}
+
 void cmd_intent(int argc, char **argv)
 {
     char text[LINE_MAX_CHARS + 1];

@@ -201,6 +201,8 @@ static const struct command commands[] = {
       cmd_timer, 1 },
     { "intent", "<text>", "what the AI partition makes of the text, and doing it",
       cmd_intent, -1 },
+    { "learn", "\"<text>\" <intent>", "teach the AI partition: the text means that intent",
+      cmd_learn, -1 },
     { "echo", "<text>", "print the text", cmd_echo, -1 },
 };
 

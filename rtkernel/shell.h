@@ -40,6 +40,7 @@ void rt_ask_defaults(struct msg_ask *a);
  * grants and carried out here. */
 void rt_intent(const char *text);
 void cmd_intent(int argc, char **argv);
+void cmd_learn(int argc, char **argv);
 
 /* The partitions table `partitions` prints. */
 void shell_print_partitions(void);

@@ -5,13 +5,16 @@
  *   aios-intent [--json] [-e encoder.bin] [-c intents.bin]
  *
  * Reads sentences from stdin, one per line; a blank line starts a new conversation (the
- * context is forgotten, the memory kept). For each sentence prints what the engine
- * understood: with --json one line of JSON, {"intent": "...", "slots": {...},
+ * context is forgotten, the memory kept); `learn "<sentence>" <intent>` adds an example,
+ * as the RT shell's learn command does. For each sentence prints what the engine
+ * understood (--embed: the encoder's vector instead, as the bits of each float, as the AI
+ * partition's `embed` prints it): with --json one line of JSON, {"intent": "...", "slots": {...},
  * "confidence": 0.93} (clarify's candidates as "candidates": [...]); else a line of text.
  * The files default to build/images/ beside this program's build/host/.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,17 +121,19 @@ int main(int argc, char **argv)
     char err[160], line[4096];
     size_t enc_size, corpus_size;
     void *enc_buf, *corpus, *mem;
-    bool json = false;
+    bool json = false, embed = false;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
+        else if (!strcmp(argv[i], "--embed"))
+            embed = true;
         else if (!strcmp(argv[i], "-e") && i + 1 < argc)
             enc_path = argv[++i];
         else if (!strcmp(argv[i], "-c") && i + 1 < argc)
             corpus_path = argv[++i];
         else {
-            fprintf(stderr, "usage: aios-intent [--json] [-e encoder.bin] [-c intents.bin]\n");
+            fprintf(stderr, "usage: aios-intent [--json | --embed] [-e encoder.bin] [-c intents.bin]\n");
             return 2;
         }
     }
@@ -154,6 +159,44 @@ int main(int argc, char **argv)
             line[--len] = '\0';
         if (!len) {
             aios_intent_reset(&engine);
+            continue;
+        }
+        if (embed) {
+            static float v[AIOS_ENC_MAX_DIM];
+            size_t mark = aios_arena_mark(&arena);
+
+            if (aios_encoder_embed(&enc, line, v, &arena))
+                return 1;
+            aios_arena_reset(&arena, mark);
+            printf("embedding %zu:", aios_encoder_dim(&enc));
+            for (size_t i = 0; i < aios_encoder_dim(&enc); i++) {
+                uint32_t bits;
+
+                memcpy(&bits, &v[i], sizeof(bits));
+                printf(" %08x", bits);
+            }
+            printf("\n");
+            continue;
+        }
+        /* learn "<sentence>" <intent>: a correction, as at the RT shell. */
+        if (!strncmp(line, "learn \"", 7) && strrchr(line, '"') > line + 6) {
+            char *end = strrchr(line, '"'), *intent = end + 1;
+            int rc;
+
+            *end = '\0';
+            while (*intent == ' ')
+                intent++;
+            rc = aios_intent_learn(&engine, line + 7, intent, err, sizeof(err));
+            if (json) {
+                printf("{\"learned\": %s, \"intent\": ", rc ? "false" : "true");
+                json_string(intent);
+                printf(", \"error\": ");
+                json_string(rc ? err : "");
+                printf("}\n");
+            } else {
+                printf(rc ? "%s\n" : "learned\n", err);
+            }
+            fflush(stdout);
             continue;
         }
         if (aios_intent_understand(&engine, line, &r)) {

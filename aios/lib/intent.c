@@ -479,9 +479,9 @@ int aios_intent_init(struct aios_intent_engine *e, const struct aios_encoder *en
                      "intents: the corpus is malformed (want intent<TAB>sentence lines, "
                      "sentences under 512 bytes, at most %d intents) or empty",
                      AIOS_INTENT_MAX_INTENTS);
-    hp.max_elements = b.count;
+    hp.max_elements = b.count + AIOS_INTENT_MAX_LEARNED;
     b.vec = aios_arena_alloc(arena, e->dim * sizeof(float), 16);
-    e->example_intent = aios_arena_alloc(arena, b.count, 1);
+    e->example_intent = aios_arena_alloc(arena, b.count + AIOS_INTENT_MAX_LEARNED, 1);
     e->facts = aios_arena_alloc(arena, sizeof(*e->facts) * AIOS_INTENT_MAX_FACTS, 8);
     if (!b.vec || !e->example_intent || !e->facts)
         return kfail(err, errlen, AIOS_ENOMEM, "intents: out of memory");
@@ -509,6 +509,40 @@ int aios_intent_init(struct aios_intent_engine *e, const struct aios_encoder *en
     if (rc)
         return kfail(err, errlen, rc, "intents: could not index the examples (%d)", rc);
     return AIOS_OK;
+}
+
+int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char *intent,
+                      char *err, size_t errlen)
+{
+    size_t mark = aios_arena_mark(e->arena);
+    float *v = aios_arena_alloc(e->arena, e->dim * sizeof(float), 16);
+    unsigned index;
+    int rc;
+
+    for (index = 0; index < e->nintents && strcmp(e->names[index], intent); index++)
+        ;
+    if (index == e->nintents)
+        return kfail(err, errlen, AIOS_EINVAL, "learn: no intent '%s' (the corpus defines %u)",
+                     intent, e->nintents);
+    if (e->examples.n >= e->examples.p.max_elements)
+        return kfail(err, errlen, AIOS_ERANGE, "learn: %d examples learned already, the most",
+                     AIOS_INTENT_MAX_LEARNED);
+    if (!v)
+        return kfail(err, errlen, AIOS_ENOMEM, "learn: out of memory");
+    rc = aios_encoder_embed(e->enc, text, v, e->arena);
+    if (!rc && (aios_encoder_cosine(v, v, e->dim) == 0.0f ||
+                aios_encoder_cosine(v, e->unknown, e->dim) >= UNKNOWN_SIMILARITY))
+        rc = kfail(err, errlen, AIOS_EINVAL, "learn: the encoder cannot read \"%s\"", text);
+    else if (!rc) {
+        e->example_intent[e->nexamples] = (uint8_t)index;
+        rc = aios_hnsw_insert(&e->examples, v, e->nexamples);
+        if (!rc)
+            e->nexamples++;
+        else
+            kfail(err, errlen, rc, "learn: cannot index it (%d)", rc);
+    }
+    aios_arena_reset(e->arena, mark);
+    return rc;
 }
 
 void aios_intent_reset(struct aios_intent_engine *e)

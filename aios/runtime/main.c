@@ -69,8 +69,11 @@ static void console_loop(void)
         if (!strcmp(line, "cpus")) {
             for (unsigned c = 0; c < guest.ncpus; c++)
                 kprintf("cpu %u: %s\n", c, cpu_ready[c] ? "ready" : "not started");
+        } else if (!strncmp(line, "embed ", 6)) {
+            understand_print_embedding(line + 6);
         } else if (!strcmp(line, "help")) {
-            kprintf("  cpus   which of this partition's cpus are up\n");
+            kprintf("  cpus           which of this partition's cpus are up\n"
+                    "  embed <text>   the sentence encoder's vector for the text (float bits)\n");
         } else if (line[0]) {
             kprintf("unknown command '%s': type help\n", line);
         }
@@ -100,7 +103,7 @@ void kernel_main(void)
 static bool accept_request(uint16_t type)
 {
     return type == MSG_PING || type == MSG_PROBE || type == MSG_ASK || type == MSG_CANCEL ||
-           type == MSG_INTENT;
+           type == MSG_INTENT || type == MSG_LEARN;
 }
 
 /*
@@ -173,6 +176,9 @@ static void serve_rt(void)
         } else if (msg.type == MSG_INTENT) {
             understand(ch, &rx, &tx, &msg, payload);
             continue;   /* it rang */
+        } else if (msg.type == MSG_LEARN) {
+            understand_learn(ch, &rx, &tx, &msg, payload);
+            continue;
         } else {
             /* MSG_PING: the answer carries the request back unchanged. The RT side
              * frees slots as it reads; it does not ring for that, so look every 1 ms. */

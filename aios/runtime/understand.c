@@ -50,6 +50,41 @@ void understand_init(void *mem, size_t size)
             u.engine.nexamples, u.engine.nintents, (unsigned)aios_encoder_dim(&u.enc));
 }
 
+static void reply(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
+                  uint16_t type, uint64_t id, const void *payload, uint32_t size)
+{
+    while (ring_push(tx, type, 0, id, payload, size) == -EAGAIN)
+        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+    hyp_doorbell(ch, ring_rejected(&rx->stats));
+}
+
+void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
+                      const struct ring_msg *msg, const void *payload)
+{
+    static char text[RING_MAX_SLOT + 1];
+    struct msg_learn req;
+    struct msg_learn_done done;
+
+    memset(&done, 0, sizeof(done));
+    if (msg->length <= sizeof(req)) {
+        done.status = AIOS_EINVAL;
+        ksnprintf(done.detail, sizeof(done.detail), "learn: malformed request");
+    } else {
+        memcpy(&req, payload, sizeof(req));
+        req.intent[sizeof(req.intent) - 1] = '\0';
+        memcpy(text, (const uint8_t *)payload + sizeof(req), msg->length - sizeof(req));
+        text[msg->length - sizeof(req)] = '\0';
+        if (!u.ready) {
+            done.status = AIOS_EINVAL;
+            ksnprintf(done.detail, sizeof(done.detail), "no intent engine: %s", u.why);
+        } else {
+            done.status = aios_intent_learn(&u.engine, text, req.intent, done.detail,
+                                            sizeof(done.detail));
+        }
+    }
+    reply(ch, rx, tx, MSG_LEARN_DONE, msg->request_id, &done, sizeof(done));
+}
+
 void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
                 const struct ring_msg *msg, const void *payload)
 {
@@ -69,7 +104,34 @@ void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx
         out.nslots = r.nslots;
         memcpy(out.slots, r.slots, sizeof(out.slots));
     }
-    while (ring_push(tx, MSG_INTENT_RESULT, 0, msg->request_id, &out, sizeof(out)) == -EAGAIN)
-        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    hyp_doorbell(ch, ring_rejected(&rx->stats));
+    reply(ch, rx, tx, MSG_INTENT_RESULT, msg->request_id, &out, sizeof(out));
+}
+
+void understand_print_embedding(const char *text)
+{
+    /* Its own scratch: the ring server may be using the engine's arena on another cpu. */
+    static uint8_t scratch_mem[16384];
+    static float v[AIOS_ENC_MAX_DIM];
+    struct aios_arena scratch;
+    size_t dim;
+
+    if (!u.ready) {
+        kprintf("embed: no encoder: %s\n", u.why);
+        return;
+    }
+    dim = aios_encoder_dim(&u.enc);
+    aios_arena_init(&scratch, scratch_mem, sizeof(scratch_mem));
+    if (aios_encoder_embed(&u.enc, text, v, &scratch)) {
+        kprintf("embed: out of memory\n");
+        return;
+    }
+    /* The exact bits, to compare with the host's (aios-intent --embed). */
+    kprintf("embedding %u:", (unsigned)dim);
+    for (size_t i = 0; i < dim; i++) {
+        uint32_t bits;
+
+        memcpy(&bits, &v[i], sizeof(bits));
+        kprintf(" %08x", bits);
+    }
+    kprintf("\n");
 }

@@ -17,4 +17,11 @@ void understand_init(void *mem, size_t size);
 void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
                 const struct ring_msg *msg, const void *payload);
 
+/* Answer one MSG_LEARN with a MSG_LEARN_DONE. */
+void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
+                      const struct ring_msg *msg, const void *payload);
+
+/* The encoder's embedding of text, as the bits of each float, on the console. */
+void understand_print_embedding(const char *text);
+
 #endif /* AIOS_RUNTIME_UNDERSTAND_H */

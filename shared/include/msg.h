@@ -18,6 +18,18 @@ enum msg_type {
     MSG_CANCEL = 8,    /* no payload; request_id names the ask to stop */
     MSG_INTENT = 9,    /* payload: a sentence (UTF-8, not terminated) to understand */
     MSG_INTENT_RESULT = 10, /* payload: struct msg_intent_result */
+    MSG_LEARN = 11,    /* payload: struct msg_learn, then the sentence (not terminated) */
+    MSG_LEARN_DONE = 12, /* payload: struct msg_learn_done */
+};
+
+/* A correction: the sentence that follows is an example of intent from now on. */
+struct msg_learn {
+    char intent[24];          /* NUL-terminated */
+};
+
+struct msg_learn_done {
+    int32_t status;           /* 0, or the engine's negative error */
+    char detail[92];          /* NUL-terminated: why, when status is not 0 */
 };
 
 /*

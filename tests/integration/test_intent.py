@@ -1,6 +1,12 @@
 """Intents at rt>: the AI partition understands, the RT partition checks the layout's
 grants and acts (the issue's QEMU acceptance points)."""
+import math
+import os
 import re
+import struct
+import subprocess
+
+from conftest import BUILD
 
 
 def test_intent_show_partitions(boot):
@@ -48,3 +54,43 @@ def test_context_calc_and_clarify(boot):
     out = s.command("zzqx vlorp")
     assert "intent: clarify (confidence 0.00)" in out and "Not sure what you mean" in out
     assert "storage is not available" in s.command("wipe ideas.txt")
+
+
+def test_learn_corrects_the_engine(boot):
+    s = boot()
+    before = s.command("paint the fence blue")
+    assert "intent: timer.set" not in before
+    out = s.command('learn "paint the fence blue" timer.set')
+    assert 'learned: "paint the fence blue" is timer.set' in out, out
+    assert "intent: timer.set" in s.command("paint the fence blue")
+    assert "not an intent of the schema" in s.command('learn "hello" frob.nicate')
+    assert "usage: learn" in s.command("learn hello chat")
+
+
+def floats(hex_words):
+    return [struct.unpack("<f", bytes.fromhex(h)[::-1])[0] for h in hex_words.split()]
+
+
+def host_embedding(text, weights):
+    out = subprocess.run([os.path.join(BUILD, "host", "aios-intent"), "--embed", "-e", weights],
+                         input=text + "\n", capture_output=True, text=True, check=True).stdout
+    return floats(out.split(":")[1])
+
+
+def test_partition_embedding_matches_the_host(boot):
+    """The partition's int8 encoder gives the host's int8 embedding bit for bit, and the
+    host's fp32 one within int8 tolerance."""
+    s = boot()
+    s.send("\x1d1")
+    s.expect_exact("ai> ")
+    text = "how hot is it in the server room"
+    s.send(f"embed {text}\r")
+    m = s.expect(r"embedding (\d+):((?: [0-9a-f]{8})+)\r*\n")
+    part = floats(m.group(2))
+    assert len(part) == int(m.group(1)) == 128
+    assert part == host_embedding(text, os.path.join(BUILD, "images", "encoder.bin"))
+    f32 = host_embedding(text, os.path.join(BUILD, "host", "encoder-f32.bin"))
+    cosine = sum(a * b for a, b in zip(part, f32)) / math.sqrt(sum(a * a for a in part) *
+                                                                 sum(b * b for b in f32))
+    print(f"int8 partition vs fp32 host: cosine {cosine:.5f}")
+    assert cosine > 0.99

@@ -53,8 +53,8 @@ struct aios_intent_engine {
     size_t dim;
     char names[AIOS_INTENT_MAX_INTENTS][AIOS_INTENT_NAME_MAX];
     unsigned nintents;
-    uint8_t *example_intent;          /* [examples]: index into names */
-    uint32_t nexamples;
+    uint8_t *example_intent;          /* [examples + learned]: index into names */
+    uint32_t nexamples;               /* from the corpus, then learned ones */
     struct aios_hnsw examples;        /* label = example number */
     float *unknown;                   /* the encoder's embedding of nonsense */
     /* Context: the last turns, newest last, and the entities they named. */
@@ -83,6 +83,13 @@ int aios_intent_init(struct aios_intent_engine *e, const struct aios_encoder *en
  * turn. AIOS_OK, or AIOS_ENOMEM when the arena is exhausted. */
 int aios_intent_understand(struct aios_intent_engine *e, const char *text,
                            struct aios_intent_result *out);
+
+/* A correction: text is an example of intent (one the corpus defines) from now on.
+ * AIOS_OK; AIOS_EINVAL for an unknown intent or text with nothing to find it by;
+ * AIOS_ERANGE when AIOS_INTENT_MAX_LEARNED examples have been learned; reason in err. */
+#define AIOS_INTENT_MAX_LEARNED 256
+int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char *intent,
+                      char *err, size_t errlen);
 
 /* A new conversation: forget the turns (not the memory). */
 void aios_intent_reset(struct aios_intent_engine *e);
