@@ -350,11 +350,14 @@ fuzz-short:
 # Then inference speed (bench/inference.py): host tokens/s against a textbook baseline, and
 # the partition's instructions per token and two-core speedup, into inference.json.
 bench: setup
+	$(Q)tools/setup.sh bench
 	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img \
-	    $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-gentok $(B)/host/aios-baseline
+	    $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-gentok $(B)/host/aios-baseline \
+	    $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval $(B)/host/aios-hnsw-bench
 	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
 	$(Q)tools/latency-plot bench/results
 	$(Q)/usr/bin/python3 bench/inference.py $(B) bench/results
+	$(Q)/usr/bin/python3 bench/intents.py $(B) bench/results
 
 # The yardstick of bench/inference.py: a plain textbook forward pass, built the way one
 # would build it for speed on this machine (-Ofast -march=native); not part of libaios.

@@ -187,59 +187,77 @@ static void show(const struct msg_intent_result *r)
     kprintf("\n");
 }
 
-void rt_intent(const char *text)
+/* Wait for the answer of type to request id; false (and says why) on a timeout. */
+static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *msg, void *in)
+{
+    uint64_t start = read_sysreg(cntvct_el0);
+
+    for (;;) {
+        int rc = link_receive(l, msg, in, RING_MAX_SLOT);
+
+        if (rc == 0 && msg->request_id == id && msg->type == type)
+            return true;
+        if (rc == 0)
+            l->stray++;
+        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
+            kprintf("intent: no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
+            return false;
+        }
+        if (rc == -EAGAIN)
+            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+    }
+}
+
+int rt_intent_query(const char *text, struct msg_intent_result *r)
 {
     static uint8_t in[RING_MAX_SLOT];
     struct link *l = link_to(INTENT_PEER);
     struct hyp_partition_info info;
-    struct msg_intent_result r;
     const struct intent_kind *kind = NULL;
     const char *bad;
     struct ring_msg msg;
-    uint64_t id, start;
+    uint64_t id;
     size_t len = strlen(text);
     int rc;
 
     if (!l) {
         kprintf("intent: no channel to '%s' in the layout, so nothing to understand it\n",
                 INTENT_PEER);
-        return;
+        return -1;
     }
     if (hyp_partition_find(INTENT_PEER, &info) < 0 || info.state != PARTITION_RUNNING) {
         kprintf("intent: the AI partition is %s; try again when it is running\n",
                 hyp_partition_find(INTENT_PEER, &info) < 0 ? "missing" : hyp_state_name(info.state));
-        return;
+        return -1;
     }
     if (len > ring_max_payload(&l->tx)) {
         kprintf("intent: too long to send (%u bytes at most)\n", ring_max_payload(&l->tx));
-        return;
+        return -1;
     }
     rc = link_send(l, MSG_INTENT, text, (uint32_t)len, &id);
     if (rc) {
         kprintf("intent: %s\n", link_error(l, rc));
-        return;
+        return -1;
     }
-    start = read_sysreg(cntvct_el0);
-    for (;;) {
-        rc = link_receive(l, &msg, in, sizeof(in));
-        if (rc == 0 && msg.request_id == id && msg.type == MSG_INTENT_RESULT)
-            break;
-        if (rc == 0)
-            l->stray++;
-        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
-            kprintf("intent: no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
-            return;
-        }
-        if (rc == -EAGAIN)
-            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    }
-    memcpy(&r, in, sizeof(r));
-    bad = msg.length != sizeof(r) ? "a message of the wrong size" : check(&r, &kind);
+    if (!answer(l, id, MSG_INTENT_RESULT, &msg, in))
+        return -1;
+    memcpy(r, in, sizeof(*r));
+    bad = msg.length != sizeof(*r) ? "a message of the wrong size" : check(r, &kind);
     if (bad) {
         kprintf("intent: the AI partition answered with %s; ignored\n", bad);
         kprintf("[rt] log: malformed intent answer from %s (%s)\n", INTENT_PEER, bad);
-        return;
+        return -1;
     }
+    return 0;
+}
+
+void rt_intent(const char *text)
+{
+    struct link *l = link_to(INTENT_PEER);
+    struct msg_intent_result r;
+
+    if (rt_intent_query(text, &r))
+        return;
     show(&r);
     if (!strcmp(r.intent, "clarify")) {
         kprintf("Not sure what you mean; perhaps:");
@@ -255,27 +273,6 @@ void rt_intent(const char *text)
         return;
     }
     act(&r, text);
-}
-
-/* Wait for the answer of type to request id; false (and says why) on a timeout. */
-static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *msg, void *in)
-{
-    uint64_t start = read_sysreg(cntvct_el0);
-
-    for (;;) {
-        int rc = link_receive(l, msg, in, RING_MAX_SLOT);
-
-        if (rc == 0 && msg->request_id == id && msg->type == type)
-            return true;
-        if (rc == 0)
-            l->stray++;
-        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
-            kprintf("no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
-            return false;
-        }
-        if (rc == -EAGAIN)
-            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    }
 }
 
 /* learn "<sentence>" <intent>: the sentence is between the first and the last quote. */

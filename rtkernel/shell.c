@@ -190,7 +190,7 @@ static const struct command commands[] = {
     { "isolation-test", "<partition>", "have it touch memory it does not own; all must be refused",
       cmd_isolation_test, 1 },
     { "perf", "[json | reset]", "the hypervisor's counters for every core", cmd_perf, 1 },
-    { "bench", "hvc|ring|irq <n>", "hypercall, ring round trip, timer interrupt latency",
+    { "bench", "<what> <n>", "hvc, ring, irq or intent: round trip or latency, n runs",
       cmd_bench, 2 },
     { "ask", "[opts] <prompt>", "the AI partition's model continues the prompt (Ctrl-C stops)",
       cmd_ask, -1 },

@@ -39,6 +39,9 @@ void rt_ask_defaults(struct msg_ask *a);
 /* intent.c: what the AI partition understands in text, checked against the layout's
  * grants and carried out here. */
 void rt_intent(const char *text);
+/* Only ask: the checked answer in *r (0), or -1 with the reason printed. */
+struct msg_intent_result;
+int rt_intent_query(const char *text, struct msg_intent_result *r);
 void cmd_intent(int argc, char **argv);
 void cmd_learn(int argc, char **argv);
 

@@ -8,6 +8,8 @@ set -eu
 pkgs="make gcc libc6-dev gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-system-arm
 device-tree-compiler libfdt-dev libcmocka-dev python3 python3-pytest python3-pexpect python3-numpy qemu-user
 clang libclang-rt-14-dev gnuplot-nox wordnet-base zlib1g-dev"
+# `tools/setup.sh bench`: also what make bench measures on (not needed to build or test).
+[ "${1:-}" = bench ] && pkgs="$pkgs dataset-fashion-mnist"
 
 missing=""
 for p in $pkgs; do

@@ -86,7 +86,7 @@ struct msg_ask_done {
     uint32_t generated;
     uint32_t context;         /* the model's context (seq_len) */
     uint64_t ticks;           /* virtual counter ticks from the first token to the last */
-    uint64_t instructions;    /* per generated token, on the busiest core (PMU), 0 if unknown */
+    uint64_t instructions;    /* per forward pass, on the busiest core (PMU), 0 if unknown */
     char detail[64];          /* NUL-terminated: why, for a status other than ASK_OK */
 };
 

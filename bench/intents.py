@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Intent benchmarks, figures only (never fails on speed or accuracy): writes
+bench/results/intents.json with
+
+- clinc150: the sentence encoder trained on CLINC150's train split and its in-scope
+  accuracy / out-of-scope recall on the test split, by nearest examples, the
+  out-of-scope threshold chosen on the validation split (when
+  ../shared/datasets/clinc150/data_full.json exists; else a "skipped" entry);
+- hnsw: recall@10 against queries per second, sweeping efSearch, beside brute force, on
+  a clustered synthetic set and on Fashion-MNIST (Debian's dataset-fashion-mnist, when
+  installed);
+- instructions_per_intent: `bench intent` at rt> in QEMU with -icount shift=0 (the cycle
+  counter then counts instructions), sentence sent to checked answer.
+
+usage: bench/intents.py BUILD_DIR RESULTS_DIR
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pexpect
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+CLINC = os.path.join(ROOT, "..", "shared", "datasets", "clinc150", "data_full.json")
+FMNIST = "/usr/share/datasets/fashion-mnist"
+QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
+        "-m", "2G", "-nographic", "-nic", "none", "-icount", "shift=0"]
+
+
+def clinc(build, results):
+    if not os.path.exists(CLINC):
+        return {"skipped": f"{CLINC} not found"}
+    weights = os.path.join(results, "clinc150-encoder.bin")
+    subprocess.run([os.path.join(build, "host", "aios-train-encoder"), "--clinc", CLINC,
+                    "--epochs", "15", "--quiet", "--out-int8", weights], check=True)
+    out = subprocess.run([os.path.join(build, "host", "aios-encoder-eval"), "--weights", weights,
+                          "--clinc", CLINC], check=True, capture_output=True, text=True).stdout
+    os.unlink(weights)
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures["published"] = {"FastText": [89.0, 9.7], "SVM": [91.0, 14.5], "Rasa": [91.5, 45.3],
+                            "MLP on USE": [93.5, 47.4], "BERT": [96.9, 40.3],
+                            "target": [93.5, 50.0], "unit": "in-scope accuracy %, oos recall %"}
+    return figures
+
+
+def hnsw(build):
+    args = [os.path.join(build, "host", "aios-hnsw-bench"), "--queries", "500"]
+    if not os.path.isdir(FMNIST):
+        args.append("--no-fmnist")
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    if not os.path.isdir(FMNIST):
+        rows.append({"dataset": "fashion-mnist",
+                     "skipped": f"{FMNIST} not found (Debian package dataset-fashion-mnist)"})
+    return rows
+
+
+def instructions_per_intent(build, runs=48):
+    layout = os.path.join(build, "qemu-virt")
+    child = pexpect.spawn("qemu-system-aarch64",
+                          QEMU + ["-kernel", os.path.join(layout, "hyp.img"),
+                                  "-initrd", os.path.join(layout, "bundle.img")],
+                          encoding="utf-8", codec_errors="replace", timeout=900)
+    child.expect(r"\[ai\] aios: cpu 1 ready")
+    child.send("\r")
+    child.expect_exact("rt> ")
+    command = f"bench intent {runs}"
+    child.send(command + "\r")
+    child.expect(re.escape(command) + r"\r*\n")
+    child.expect_exact("rt> ")
+    out = child.before
+    child.terminate(force=True)
+    m = re.search(r"cycles:\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
+    if not m:
+        raise SystemExit(f"bench: no intent figures in:\n{out}")
+    return {"runs": runs, "instructions": dict(zip(("min", "p50", "p90", "p99", "max"),
+                                                   map(int, m.groups())))}
+
+
+def main():
+    build, results = sys.argv[1], sys.argv[2]
+    os.makedirs(results, exist_ok=True)
+    report = {
+        "conditions": "host: one core of this machine; partition: QEMU virt, 4 x cortex-a76, "
+                      "-icount shift=0 (cycles are instructions, the whole system's)",
+        "clinc150": clinc(build, results),
+        "hnsw": hnsw(build),
+        "instructions_per_intent": instructions_per_intent(build),
+    }
+    path = os.path.join(results, "intents.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(json.dumps(report, indent=2))
+    print(f"bench: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
