@@ -549,6 +549,7 @@ void aios_intent_reset(struct aios_intent_engine *e)
 {
     e->nturns = 0;
     e->last_file[0] = '\0';
+    e->last_partition[0] = '\0';
 }
 
 /* ---- classification --------------------------------------------------------------------- */
@@ -610,6 +611,9 @@ static void remember_turn(struct aios_intent_engine *e, const struct aios_intent
     e->turns[e->nturns++].result = *r;
     if (name && name[0])
         trim_copy(e->last_file, sizeof(e->last_file), name);
+    name = aios_intent_slot(r, "partition");
+    if (name && name[0])
+        trim_copy(e->last_partition, sizeof(e->last_partition), name);
 }
 
 /* "what about the cpu", "now the ai one too", "and memory?": a short sentence that names
@@ -736,7 +740,11 @@ static void fill_slots(struct aios_intent_engine *e, const char *text, const str
         if ((v = subject_of(ws)))
             set_slot(r, "subject", v, strlen(v));
     } else if (!strcmp(name, "partition.restart")) {
-        if ((v = partition_of(ws)))
+        v = partition_of(ws);
+        /* "restart it again": the last partition named. */
+        if (!v && e->last_partition[0] && (has_word(ws, "it") || has_word(ws, "that")))
+            v = e->last_partition;
+        if (v)
             set_slot(r, "partition", v, strlen(v));
     } else if (!strcmp(name, "timer.set")) {
         uint64_t s = duration(ws);

@@ -61,6 +61,7 @@ struct aios_intent_engine {
     struct aios_intent_turn turns[AIOS_INTENT_CONTEXT];
     unsigned nturns;
     char last_file[AIOS_INTENT_SLOT_VALUE];
+    char last_partition[AIOS_INTENT_SLOT_VALUE];
     /* Semantic memory. */
     char (*facts)[AIOS_INTENT_SLOT_VALUE];
     uint32_t nfacts;
