@@ -40,7 +40,7 @@ ICOUNT_TOKENS = 20      # and LONG_TOKENS: the context filled (attention grows w
 LONG_TOKENS = 250
 WALL_TOKENS = 64
 WALL_PAIRS = 6         # alternating -j 1 / -j 2 runs per model
-QUIET = 0.15           # host cores other processes may keep busy during a "quiet" run
+QUIET = 0.25           # host cores others may keep busy in a "quiet" run (this script: ~0.1)
 QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
         "-m", "2G", "-nographic", "-nic", "none"]
 TOK_S = re.compile(r"([0-9.]+) tok/s")
