@@ -5,7 +5,9 @@ passed=0 failed=0 broken=""
 for t in "$@"; do
     out=$("$t" 2>&1)
     rc=$?
-    printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]' | sed "s|^|$(basename "$t"): |"
+    # Skips say so, and why (a test that needs a file only some machines have).
+    printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]|^\[  SKIPPED \]|^skipped:' |
+        sed "s|^|$(basename "$t"): |"
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p')
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | head -1)
     passed=$((passed + ${p:-0}))
