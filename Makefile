@@ -80,7 +80,8 @@ AIOS_LIB_SRC := aios/lib/model.c aios/lib/forward.c aios/lib/sampler.c aios/lib/
                 aios/lib/aios_math.c aios/lib/tokenizer.c aios/lib/encoder.c aios/lib/hnsw.c \
                 aios/lib/intent.c shared/lib/sha256.c
 AIOS_OBJ  := $(B)/target/aios/runtime/main.o $(B)/target/aios/runtime/infer.o \
-             $(B)/target/aios/runtime/understand.o $(patsubst %.c,$(B)/target/%.o,$(AIOS_LIB_SRC))
+             $(B)/target/aios/runtime/understand.o $(B)/target/aios/runtime/channel.o \
+             $(patsubst %.c,$(B)/target/%.o,$(AIOS_LIB_SRC))
 FAULT_OBJ := $(B)/target/tests/images/ai_fault.o
 
 IMAGES  := $(B)/images/rtkernel.bin $(B)/images/aios.bin $(B)/images/ai_fault.bin \

@@ -27,7 +27,8 @@ import sys
 import time
 
 import numpy as np
-import pexpect
+
+from qemu_shell import boot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPE = ["--dim", "288", "--hidden", "768", "--layers", "6", "--heads", "6", "--kv-heads", "6",
@@ -41,8 +42,6 @@ LONG_TOKENS = 250
 WALL_TOKENS = 64
 WALL_PAIRS = 6         # alternating -j 1 / -j 2 runs per model
 QUIET = 0.25           # host cores others may keep busy in a "quiet" run (this script: ~0.1)
-QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
-        "-m", "2G", "-nographic", "-nic", "none"]
 TOK_S = re.compile(r"([0-9.]+) tok/s")
 
 
@@ -122,18 +121,6 @@ def build_images(build, model, tokenizer):
         f"MODEL={model}", f"TOKENIZER={tokenizer}",
         os.path.join(bench, "qemu-virt", "hyp.img"), os.path.join(bench, "qemu-virt", "bundle.img")])
     return os.path.join(bench, "qemu-virt")
-
-
-def boot(layout, icount):
-    child = pexpect.spawn("qemu-system-aarch64",
-                          QEMU + (["-icount", "shift=0"] if icount else []) +
-                          ["-kernel", os.path.join(layout, "hyp.img"),
-                           "-initrd", os.path.join(layout, "bundle.img")],
-                          cwd=REPO, encoding="utf-8", codec_errors="replace", timeout=600)
-    child.expect(r"\[ai\] aios: cpu 1 ready")
-    child.send("\r")
-    child.expect_exact("rt> ")
-    return child
 
 
 def cpu_seconds(pid):

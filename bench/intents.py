@@ -16,17 +16,14 @@ usage: bench/intents.py BUILD_DIR RESULTS_DIR
 """
 import json
 import os
-import re
 import subprocess
 import sys
 
-import pexpect
+from qemu_shell import boot, parse, run
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 CLINC = os.path.join(ROOT, "..", "shared", "datasets", "clinc150", "data_full.json")
 FMNIST = "/usr/share/datasets/fashion-mnist"
-QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
-        "-m", "2G", "-nographic", "-nic", "none", "-icount", "shift=0"]
 
 
 def clinc(build, results):
@@ -58,25 +55,10 @@ def hnsw(build):
 
 
 def instructions_per_intent(build, runs=48):
-    layout = os.path.join(build, "qemu-virt")
-    child = pexpect.spawn("qemu-system-aarch64",
-                          QEMU + ["-kernel", os.path.join(layout, "hyp.img"),
-                                  "-initrd", os.path.join(layout, "bundle.img")],
-                          encoding="utf-8", codec_errors="replace", timeout=900)
-    child.expect(r"\[ai\] aios: cpu 1 ready")
-    child.send("\r")
-    child.expect_exact("rt> ")
-    command = f"bench intent {runs}"
-    child.send(command + "\r")
-    child.expect(re.escape(command) + r"\r*\n")
-    child.expect_exact("rt> ")
-    out = child.before
+    child = boot(os.path.join(build, "qemu-virt"))
+    out = run(child, f"bench intent {runs}")
     child.terminate(force=True)
-    m = re.search(r"cycles:\s+min (\d+) p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)", out)
-    if not m:
-        raise SystemExit(f"bench: no intent figures in:\n{out}")
-    return {"runs": runs, "instructions": dict(zip(("min", "p50", "p90", "p99", "max"),
-                                                   map(int, m.groups())))}
+    return {"runs": runs, "instructions": parse(out, "cycles")}
 
 
 def main():

@@ -7,43 +7,21 @@ usage: bench/latency.py BUILD_DIR RESULTS_DIR
 """
 import json
 import os
-import re
 import sys
 
 import pexpect
 
-QEMU = ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a76", "-smp", "4",
-        "-m", "2G", "-nographic", "-nic", "none", "-icount", "shift=0"]
+from qemu_shell import ICOUNT, boot, parse, run
+
 BARE = ["-M", "virt,gic-version=2", "-cpu", "cortex-a76", "-smp", "1", "-m", "2G",
-        "-nographic", "-nic", "none", "-icount", "shift=0"]
+        "-nographic", "-nic", "none"] + ICOUNT
 RUNS = {"hvc": 1000, "ring": 200, "irq": 200}
-FIGURES = ("min", "p50", "p90", "p99", "max")
-
-
-def run(child, command):
-    child.send(command + "\r")
-    child.expect(re.escape(command) + r"\r*\n")
-    child.expect_exact("rt> ")
-    return child.before
-
-
-def parse(out, unit):
-    m = re.search(unit + r":\s+" + r"\s+".join(f"{f} (\\d+)" for f in FIGURES), out)
-    if not m:
-        raise SystemExit(f"bench: no {unit} figures in:\n{out}")
-    return dict(zip(FIGURES, map(int, m.groups())))
 
 
 def main():
     build, results = sys.argv[1], sys.argv[2]
     layout = os.path.join(build, "qemu-virt")
-    child = pexpect.spawn("qemu-system-aarch64",
-                          QEMU + ["-kernel", os.path.join(layout, "hyp.img"),
-                                  "-initrd", os.path.join(layout, "bundle.img")],
-                          encoding="utf-8", codec_errors="replace", timeout=600)
-    child.expect(r"\[ai\] aios: cpu 1 ready")
-    child.send("\r")
-    child.expect_exact("rt> ")
+    child = boot(layout)
     report = {
         "conditions": "QEMU virt, 4 x cortex-a76, -icount shift=0: cycles are instructions",
         "hypercall_round_trip": None,

@@ -49,7 +49,6 @@ static void usage(void)
 static bool parse_args(int argc, char **argv, struct msg_ask *a, bool *ids, char *prompt,
                        size_t cap)
 {
-    size_t len = 0;
     int i = 1;
 
     rt_ask_defaults(a);
@@ -97,17 +96,7 @@ static bool parse_args(int argc, char **argv, struct msg_ask *a, bool *ids, char
     }
     if (i >= argc)
         return false;
-    for (; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-
-        if (len + n + 1 >= cap)
-            return false;
-        if (len)
-            prompt[len++] = ' ';
-        memcpy(prompt + len, argv[i], n);
-        len += n;
-    }
-    prompt[len] = '\0';
+    return shell_join(argc, argv, i, prompt, cap);
     return true;
 }
 

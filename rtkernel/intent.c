@@ -285,21 +285,12 @@ void cmd_learn(int argc, char **argv)
     struct ring_msg msg;
     struct link *l = link_to(INTENT_PEER);
     const struct intent_kind *kind;
-    size_t len = 0, n;
+    size_t n;
     char *first, *last;
     uint64_t id;
     int rc;
 
-    for (int i = 1; i < argc; i++) {
-        n = strlen(argv[i]);
-        if (len + n + 2 > sizeof(line))
-            break;
-        if (len)
-            line[len++] = ' ';
-        memcpy(line + len, argv[i], n);
-        len += n;
-    }
-    line[len] = '\0';
+    shell_join(argc, argv, 1, line, sizeof(line));   /* fits: the words came from one line */
     first = strchr(line, '"');
     last = strrchr(line, '"');
     if (!first || last == first || first != line || !last[1]) {
@@ -348,22 +339,11 @@ void cmd_learn(int argc, char **argv)
 void cmd_intent(int argc, char **argv)
 {
     char text[LINE_MAX_CHARS + 1];
-    size_t len = 0;
 
     if (argc < 2) {
         kprintf("usage: intent <text>   (any line that is not a command is an intent too)\n");
         return;
     }
-    for (int i = 1; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-
-        if (len + n + 2 > sizeof(text))
-            break;
-        if (len)
-            text[len++] = ' ';
-        memcpy(text + len, argv[i], n);
-        len += n;
-    }
-    text[len] = '\0';
+    shell_join(argc, argv, 1, text, sizeof(text));   /* fits: the words came from one line */
     rt_intent(text);
 }

@@ -69,6 +69,24 @@ static void format_cores(uint64_t mask, char *out, size_t len)
     }
 }
 
+bool shell_join(int argc, char **argv, int from, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    for (int i = from; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+
+        if (len + n + (len ? 1 : 0) >= cap)
+            return false;
+        if (len)
+            buf[len++] = ' ';
+        memcpy(buf + len, argv[i], n);
+        len += n;
+    }
+    buf[len] = '\0';
+    return true;
+}
+
 void shell_print_partitions(void)
 {
     unsigned self;

@@ -11,6 +11,10 @@
 
 #define SHELL_PROMPT "rt> "
 
+/* argv[from..argc) joined by single spaces into buf (cap bytes with the NUL); false
+ * when it does not fit. */
+bool shell_join(int argc, char **argv, int from, char *buf, size_t cap);
+
 /* A decimal count; false for anything else (sign, letters, overflow). */
 bool shell_parse_count(const char *s, unsigned long *out);
 

@@ -92,24 +92,13 @@ void cmd_timer(int argc, char **argv)
 void cmd_calc(int argc, char **argv)
 {
     char expr[LINE_MAX_CHARS + 1], err[96], out[48];
-    size_t len = 0;
     int64_t v;
 
     if (argc < 2) {
         kprintf("usage: calc <expression>   (+ - * / ^ ( ), or words: 3 times 4, 9 squared)\n");
         return;
     }
-    for (int i = 1; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-
-        if (len + n + 2 > sizeof(expr))
-            break;   /* cannot happen: the words came from one line of at most that much */
-        if (len)
-            expr[len++] = ' ';
-        memcpy(expr + len, argv[i], n);
-        len += n;
-    }
-    expr[len] = '\0';
+    shell_join(argc, argv, 1, expr, sizeof(expr));   /* fits: the words came from one line */
     if (calc_eval(expr, &v, err, sizeof(err))) {
         kprintf("calc: %s\n", err);
         return;

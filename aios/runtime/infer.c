@@ -18,6 +18,7 @@
 #include "aios/model.h"
 #include "aios/sampler.h"
 #include "aios/tokenizer.h"
+#include "channel.h"
 #include "gicv2.h"
 #include "guest.h"
 #include "infer.h"
@@ -196,22 +197,13 @@ void infer_init(void *mem, size_t size)
 
 /* ---- One ask ---------------------------------------------------------------------- */
 
-static void push(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
-                 uint16_t type, uint64_t id, const void *payload, uint32_t size)
-{
-    /* The RT side reads as we write; if the ring is full, it is catching up. */
-    while (ring_push(tx, type, 0, id, payload, size) == -EAGAIN)
-        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    hyp_doorbell(ch, ring_rejected(&rx->stats));
-}
-
 static void finish(const struct guest_channel *ch, struct ring *rx, struct ring *tx, uint64_t id,
                    struct msg_ask_done *d, uint32_t status, const char *detail)
 {
     d->status = status;
     if (detail)
         ksnprintf(d->detail, sizeof(d->detail), "%s", detail);
-    push(ch, rx, tx, MSG_ASK_DONE, id, d, sizeof(*d));
+    channel_send(ch, rx, tx, MSG_ASK_DONE, id, d, sizeof(*d));
 }
 
 /* Between tokens: a cancel for this ask stops it; pings are answered. */
@@ -227,7 +219,7 @@ static bool cancelled(const struct guest_channel *ch, struct ring *rx, struct ri
         if (msg.type == MSG_CANCEL && msg.request_id == id)
             return true;
         if (msg.type == MSG_PING)
-            push(ch, rx, tx, MSG_PONG, msg.request_id, payload, msg.length);
+            channel_send(ch, rx, tx, MSG_PONG, msg.request_id, payload, msg.length);
         else if (msg.type == MSG_ASK) {
             struct msg_ask_done busy = { 0 };
 
@@ -251,7 +243,7 @@ static void send_token(const struct guest_channel *ch, struct ring *rx, struct r
 
         memcpy(out, &t, sizeof(t));
         memcpy(out + sizeof(t), piece, n);
-        push(ch, rx, tx, MSG_TOKEN, id, out, (uint32_t)sizeof(t) + n);
+        channel_send(ch, rx, tx, MSG_TOKEN, id, out, (uint32_t)sizeof(t) + n);
         piece += n;
         len -= n;
     } while (len);

@@ -9,6 +9,7 @@
 
 #include "aarch64.h"
 #include "guest.h"
+#include "channel.h"
 #include "infer.h"
 #include "line.h"
 #include "msg.h"
@@ -180,12 +181,12 @@ static void serve_rt(void)
             understand_learn(ch, &rx, &tx, &msg, payload);
             continue;
         } else {
-            /* MSG_PING: the answer carries the request back unchanged. The RT side
-             * frees slots as it reads; it does not ring for that, so look every 1 ms. */
-            while (ring_push(&tx, MSG_PONG, 0, msg.request_id, payload, msg.length) == -EAGAIN)
-                guest_wait_until(read_sysreg(cntvct_el0) + freq / 1000);
+            /* MSG_PING: the answer carries the request back unchanged. */
+            channel_send(ch, &rx, &tx, MSG_PONG, msg.request_id, payload, msg.length);
+            continue;
         }
-        hyp_doorbell(ch, ring_rejected(&rx.stats));   /* the answer is there */
+        /* MSG_PROBE: if the access went through, say so. */
+        hyp_doorbell(ch, ring_rejected(&rx.stats));
     }
 }
 

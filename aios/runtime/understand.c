@@ -7,6 +7,7 @@
 #include "aarch64.h"
 #include "aios/encoder.h"
 #include "aios/intent.h"
+#include "channel.h"
 #include "kprintf.h"
 #include "msg.h"
 #include "understand.h"
@@ -50,14 +51,6 @@ void understand_init(void *mem, size_t size)
             u.engine.nexamples, u.engine.nintents, (unsigned)aios_encoder_dim(&u.enc));
 }
 
-static void reply(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
-                  uint16_t type, uint64_t id, const void *payload, uint32_t size)
-{
-    while (ring_push(tx, type, 0, id, payload, size) == -EAGAIN)
-        guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    hyp_doorbell(ch, ring_rejected(&rx->stats));
-}
-
 void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
                       const struct ring_msg *msg, const void *payload)
 {
@@ -82,7 +75,7 @@ void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ri
                                             sizeof(done.detail));
         }
     }
-    reply(ch, rx, tx, MSG_LEARN_DONE, msg->request_id, &done, sizeof(done));
+    channel_send(ch, rx, tx, MSG_LEARN_DONE, msg->request_id, &done, sizeof(done));
 }
 
 void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
@@ -104,7 +97,7 @@ void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx
         out.nslots = r.nslots;
         memcpy(out.slots, r.slots, sizeof(out.slots));
     }
-    reply(ch, rx, tx, MSG_INTENT_RESULT, msg->request_id, &out, sizeof(out));
+    channel_send(ch, rx, tx, MSG_INTENT_RESULT, msg->request_id, &out, sizeof(out));
 }
 
 void understand_print_embedding(const char *text)
