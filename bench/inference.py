@@ -18,7 +18,6 @@ BUILD_DIR/images keeps the default model.
 
 usage: bench/inference.py BUILD_DIR RESULTS_DIR
 """
-import json
 import os
 import re
 import statistics
@@ -28,7 +27,7 @@ import time
 
 import numpy as np
 
-from qemu_shell import boot
+from benchlib import boot, write_report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPE = ["--dim", "288", "--hidden", "768", "--layers", "6", "--heads", "6", "--kv-heads", "6",
@@ -256,12 +255,7 @@ def main():
     report["host"] = host_speed(build, models)
     report["baseline_check"] = baseline_check(build, models, tmp)
     report["partition"] = partition(build, models, tokenizer)
-    os.makedirs(results, exist_ok=True)
-    path = os.path.join(results, "inference.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    print(f"bench: wrote {path}")
+    write_report(results, "inference.json", report)
 
 
 if __name__ == "__main__":

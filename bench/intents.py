@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-from qemu_shell import boot, parse, run
+from benchlib import boot, parse, run, write_report
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 CLINC = os.path.join(ROOT, "..", "shared", "datasets", "clinc150", "data_full.json")
@@ -71,12 +71,7 @@ def main():
         "hnsw": hnsw(build),
         "instructions_per_intent": instructions_per_intent(build),
     }
-    path = os.path.join(results, "intents.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    print(json.dumps(report, indent=2))
-    print(f"bench: wrote {path}")
+    write_report(results, "intents.json", report)
 
 
 if __name__ == "__main__":

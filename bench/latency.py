@@ -11,7 +11,7 @@ import sys
 
 import pexpect
 
-from qemu_shell import ICOUNT, boot, parse, run
+from benchlib import ICOUNT, boot, parse, run, write_report
 
 BARE = ["-M", "virt,gic-version=2", "-cpu", "cortex-a76", "-smp", "1", "-m", "2G",
         "-nographic", "-nic", "none"] + ICOUNT
@@ -64,13 +64,7 @@ def main():
     hyp_p50 = report["virtual_timer_irq_latency"]["instructions"]["p50"]
     bare_p50 = max(report["virtual_timer_irq_latency_bare"]["instructions"]["p50"], tick)
     report["virtual_timer_irq_overhead_ratio_p50"] = round(hyp_p50 / bare_p50, 2)
-    os.makedirs(results, exist_ok=True)
-    path = os.path.join(results, "latency.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    print(json.dumps(report, indent=2))
-    print(f"bench: wrote {path}")
+    write_report(results, "latency.json", report)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""The split system in QEMU for the benchmarks: boot it to `rt> `, run RT shell commands,
-and read the five figures (min, p50, p90, p99, max) a `bench` command prints."""
+"""What the benchmark scripts share: the split system in QEMU (boot it to `rt> `, run RT
+shell commands, read the five figures, min p50 p90 p99 max, a `bench` command prints),
+and writing a report into bench/results."""
+import json
 import os
 import re
 
@@ -38,3 +40,14 @@ def parse(out, unit):
     if not m:
         raise SystemExit(f"bench: no {unit} figures in:\n{out}")
     return dict(zip(FIGURES, map(int, m.groups())))
+
+
+def write_report(results, name, report):
+    """results/name as indented JSON; also printed."""
+    os.makedirs(results, exist_ok=True)
+    path = os.path.join(results, name)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(json.dumps(report, indent=2))
+    print(f"bench: wrote {path}")
