@@ -49,7 +49,8 @@ struct link *link_to(const char *peer)
 
 int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
 {
-    uint64_t freq = read_sysreg(cntfrq_el0), start, c0;
+    uint64_t start, c0, deadline;
+    uint64_t timeout = read_sysreg(cntfrq_el0) / 1000 * ANSWER_TIMEOUT_MS;
     uint64_t id = ++l->next_request;
     static uint8_t out[LINK_PING_MAX], in[LINK_PING_MAX];
     struct msg_ping *ping = (struct msg_ping *)out;
@@ -64,17 +65,18 @@ int link_ping(struct link *l, uint32_t size, uint64_t *ticks, uint64_t *cycles)
     /* The round trip is the transport's: from the push to the answer taken out. */
     start = read_sysreg(cntvct_el0);
     c0 = read_sysreg(pmccntr_el0);
+    deadline = start + timeout;
     ping->sent_at = start;
     rc = ring_push(&l->tx, MSG_PING, 0, id, out, size);
     if (rc)
         return rc;
     hyp_doorbell(l->channel, ring_rejected(&l->rx.stats));
-    while (read_sysreg(cntvct_el0) - start < freq / 1000 * ANSWER_TIMEOUT_MS) {
+    while (read_sysreg(cntvct_el0) - start < timeout) {
         rc = ring_pop(&l->rx, &msg, in, sizeof(in));
         if (rc == -EAGAIN || rc == -EBADMSG || rc == -EPROTO) {
             /* The answer comes with a doorbell: sleep until it rings. */
             if (rc == -EAGAIN)
-                guest_wait_until(start + freq / 1000 * ANSWER_TIMEOUT_MS);
+                guest_wait_until(deadline);
             continue;
         }
         if (rc == 0) {

@@ -167,6 +167,11 @@ static void serve_rt(void)
         }
         if (rc)
             continue;   /* rejected and counted by the ring */
+        if (msg.type == MSG_PING) {
+            /* The answer carries the request back unchanged. */
+            channel_send(ch, &rx, &tx, MSG_PONG, msg.request_id, payload, msg.length);
+            continue;
+        }
         if (msg.type == MSG_PROBE) {
             probe(&tx, &msg, payload);
         } else if (msg.type == MSG_ASK) {
@@ -181,9 +186,7 @@ static void serve_rt(void)
             understand_learn(ch, &rx, &tx, &msg, payload);
             continue;
         } else {
-            /* MSG_PING: the answer carries the request back unchanged. */
-            channel_send(ch, &rx, &tx, MSG_PONG, msg.request_id, payload, msg.length);
-            continue;
+            continue;   /* accept_request lets no other type through */
         }
         /* MSG_PROBE: if the access went through, say so. */
         hyp_doorbell(ch, ring_rejected(&rx.stats));

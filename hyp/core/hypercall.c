@@ -12,7 +12,7 @@
 
 #define SMCCC_VERSION_1_1 0x10001
 
-static void partition_info(struct trap_frame *f)
+static void partition_info(struct vcpu *v __attribute__((unused)), struct trap_frame *f)
 {
     struct partition *p = partition_by_index(f->x[1]);
     uint64_t name = 0, cores = 0;
@@ -50,7 +50,7 @@ static void partition_restart(struct vcpu *v, struct trap_frame *f)
     f->x[0] = (uint64_t)(int64_t)partition_request_restart(target, v->part->index);
 }
 
-static void partition_faults(struct trap_frame *f)
+static void partition_faults(struct vcpu *v __attribute__((unused)), struct trap_frame *f)
 {
     struct partition *p = partition_by_index(f->x[1]);
 
@@ -66,7 +66,7 @@ static void partition_faults(struct trap_frame *f)
     spin_unlock(&p->lock);
 }
 
-static void platform_region(struct trap_frame *f)
+static void platform_region(struct vcpu *v __attribute__((unused)), struct trap_frame *f)
 {
     extern uint8_t __image_start[], __image_end[];
 
@@ -162,7 +162,7 @@ static uint64_t perf_value(uint64_t core, unsigned counter)
     return cores[core].perf[counter] - cores[core].perf_base[counter];
 }
 
-static void perf_read(struct trap_frame *f)
+static void perf_read(struct vcpu *v __attribute__((unused)), struct trap_frame *f)
 {
     uint64_t core = f->x[1], counter = f->x[2];
 
@@ -190,51 +190,48 @@ static void perf_reset(struct vcpu *v, struct trap_frame *f)
     f->x[0] = SMCCC_SUCCESS;
 }
 
+static void hyp_version(struct vcpu *v __attribute__((unused)), struct trap_frame *f)
+{
+    f->x[0] = HYP_VERSION_MAJOR << 16 | HYP_VERSION_MINOR;
+}
+
+static void partition_count(struct vcpu *v, struct trap_frame *f)
+{
+    f->x[0] = npartitions;
+    f->x[1] = v->part->index;
+}
+
+/* Our calls, by number (HYP_CALL(n)): one indexed jump to any of them. */
+typedef void (*hyp_call_handler)(struct vcpu *v, struct trap_frame *f);
+
+static const hyp_call_handler hyp_calls[] = {
+    [HYP_CALL_VERSION - HYP_CALL(0)] = hyp_version,
+    [HYP_CALL_PARTITION_COUNT - HYP_CALL(0)] = partition_count,
+    [HYP_CALL_PARTITION_INFO - HYP_CALL(0)] = partition_info,
+    [HYP_CALL_PARTITION_RESTART - HYP_CALL(0)] = partition_restart,
+    [HYP_CALL_PERF_READ - HYP_CALL(0)] = perf_read,
+    [HYP_CALL_PERF_RESET - HYP_CALL(0)] = perf_reset,
+    [HYP_CALL_PARTITION_FAULTS - HYP_CALL(0)] = partition_faults,
+    [HYP_CALL_PLATFORM_REGION - HYP_CALL(0)] = platform_region,
+    [HYP_CALL_DOORBELL - HYP_CALL(0)] = doorbell,
+};
+
 void hypercall_handle(struct vcpu *v, struct trap_frame *f)
 {
     /* SMCCC: the function ID is w0; the upper half of x0 is ignored. */
     uint32_t fid = (uint32_t)f->x[0];
+    uint32_t call = fid - HYP_CALL(0);   /* wraps far out of range below HYP_CALL(0) */
 
-    if (((fid >> SMCCC_OWNER_SHIFT) & SMCCC_OWNER_MASK) == SMCCC_OWNER_STANDARD) {
-        psci_handle(v, f);
+    if (call < sizeof(hyp_calls) / sizeof(hyp_calls[0]) && hyp_calls[call]) {
+        hyp_calls[call](v, f);
         return;
     }
-    switch (fid) {
-    case SMCCC_VERSION_FID:
+    if (((fid >> SMCCC_OWNER_SHIFT) & SMCCC_OWNER_MASK) == SMCCC_OWNER_STANDARD)
+        psci_handle(v, f);
+    else if (fid == SMCCC_VERSION_FID)
         f->x[0] = SMCCC_VERSION_1_1;
-        break;
-    case HYP_CALL_VERSION:
-        f->x[0] = HYP_VERSION_MAJOR << 16 | HYP_VERSION_MINOR;
-        break;
-    case HYP_CALL_PARTITION_COUNT:
-        f->x[0] = npartitions;
-        f->x[1] = v->part->index;
-        break;
-    case HYP_CALL_PARTITION_INFO:
-        partition_info(f);
-        break;
-    case HYP_CALL_PARTITION_RESTART:
-        partition_restart(v, f);
-        break;
-    case HYP_CALL_PERF_READ:
-        perf_read(f);
-        break;
-    case HYP_CALL_PERF_RESET:
-        perf_reset(v, f);
-        break;
-    case HYP_CALL_PARTITION_FAULTS:
-        partition_faults(f);
-        break;
-    case HYP_CALL_PLATFORM_REGION:
-        platform_region(f);
-        break;
-    case HYP_CALL_DOORBELL:
-        doorbell(v, f);
-        break;
-    default:
+    else
         f->x[0] = (uint64_t)SMCCC_NOT_SUPPORTED;
-        break;
-    }
 }
 
 /* PSCI as a partition sees it: its own vCPUs, and "the system" means the partition. */

@@ -78,9 +78,10 @@ void vgic_kick(struct partition *p, uint32_t mask)
 {
     unsigned self = this_core()->index;
 
-    for (unsigned i = 0; i < p->nvcpus; i++) {
-        if (!(mask >> i & 1))
-            continue;
+    mask &= (1u << p->nvcpus) - 1;
+    for (; mask; mask &= mask - 1) {
+        unsigned i = (unsigned)__builtin_ctz(mask);
+
         p->vcpus[i].vgic_dirty = true;
         if (p->vcpus[i].core != self)
             gic_send_sgi(p->vcpus[i].core, SGI_REFRESH);

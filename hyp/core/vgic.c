@@ -428,6 +428,7 @@ void vgic_link_hw(struct vgic *g, unsigned vcpu, unsigned intid, unsigned hw_int
 
 /* One list register's worth: an interrupt (an SGI from one source) and its state. */
 struct cand {
+    struct vgic_irq *irq;
     uint16_t intid;
     uint8_t source;
     uint8_t state;
@@ -436,76 +437,72 @@ struct cand {
 
 #define MAX_CANDS (16 * VGIC_MAX_VCPUS + 16 + VGIC_NR_SPIS)
 
-static void add(struct cand *c, unsigned *n, unsigned intid, unsigned src, unsigned state,
-                const struct vgic_irq *irq)
+/* What vcpu should see of SPI irq: ST_PENDING and/or ST_ACTIVE, or 0. One list register
+ * at a time, system-wide, may hold a given SPI; an active one (or active and pending)
+ * stays with the vCPU that took it; a pending one goes to the lowest targeted vCPU. */
+static inline __attribute__((always_inline)) unsigned spi_state(const struct vgic *g, const struct vgic_irq *irq, unsigned vcpu)
 {
-    if (!state)
-        return;
-    c[*n] = (struct cand){ .intid = (uint16_t)intid, .source = (uint8_t)src,
-                           .state = (uint8_t)state, .priority = irq->priority };
-    (*n)++;
+    bool pend = g->enabled && irq->enabled && irq->pending;
+    uint32_t targets = irq->targets & all_vcpus(g);
+
+    if (irq->in_lr && irq->lr_vcpu != vcpu)
+        return 0;
+    if (irq->active)
+        return irq->active_on == vcpu ? ST_ACTIVE | (pend ? ST_PENDING : 0) : 0;
+    return pend && targets && (unsigned)__builtin_ctz(targets) == vcpu ? ST_PENDING : 0;
 }
 
-/* Forget the live marks of vcpu's interrupts (and the SPIs) that have no state left. */
-static void prune(struct vgic *g, unsigned vcpu)
-{
-    for (uint32_t live = g->priv_live[vcpu]; live; live &= live - 1) {
-        unsigned intid = (unsigned)__builtin_ctz(live);
-        const struct vgic_irq *irq = &g->priv[vcpu][intid];
-
-        if (!irq->pending && !irq->sgi_sources && !irq->active)
-            g->priv_live[vcpu] &= ~(1u << intid);
-    }
-    for (uint64_t live = g->spi_live; live; live &= live - 1) {
-        unsigned i = (unsigned)__builtin_ctzll(live);
-        const struct vgic_irq *irq = &g->spi[i];
-
-        if (!irq->pending && !irq->active)
-            g->spi_live &= ~(1ull << i);
-    }
-}
-
-/* Everything vcpu should see in its list registers, in no particular order. */
-static unsigned collect(const struct vgic *g, unsigned vcpu, struct cand *c)
+/*
+ * Everything vcpu should see in its list registers, in no particular order. On the way
+ * it forgets the live marks of interrupts (vcpu's own and the SPIs) that have no state
+ * left, so the next look skips them.
+ */
+static unsigned collect(struct vgic *g, unsigned vcpu, struct cand *c)
 {
     unsigned n = 0;
 
     for (uint32_t live = g->priv_live[vcpu]; live; live &= live - 1) {
         unsigned intid = (unsigned)__builtin_ctz(live);
-        const struct vgic_irq *irq = &g->priv[vcpu][intid];
+        struct vgic_irq *irq = &g->priv[vcpu][intid];
         bool deliver = g->enabled && irq->enabled;
 
+        if (!irq->pending && !irq->sgi_sources && !irq->active) {
+            g->priv_live[vcpu] &= ~(1u << intid);
+            continue;
+        }
         if (intid < 16) {
-            for (unsigned s = 0; s < g->nvcpus; s++) {
-                unsigned st = 0;
+            /* One candidate per source: pending from it, or active from it. */
+            uint32_t pend = deliver ? irq->sgi_sources : 0;
+            uint32_t act = irq->active ? 1u << irq->active_source : 0;
 
-                if (deliver && (irq->sgi_sources >> s & 1))
-                    st |= ST_PENDING;
-                if (irq->active && irq->active_source == s)
-                    st |= ST_ACTIVE;
-                add(c, &n, intid, s, st, irq);
+            for (uint32_t srcs = (pend | act) & all_vcpus(g); srcs; srcs &= srcs - 1) {
+                unsigned src = (unsigned)__builtin_ctz(srcs);
+
+                c[n++] = (struct cand){ irq, (uint16_t)intid, (uint8_t)src,
+                                        (uint8_t)((pend >> src & 1) * ST_PENDING |
+                                                  (act >> src & 1) * ST_ACTIVE),
+                                        irq->priority };
             }
         } else {
-            add(c, &n, intid, 0, (deliver && irq->pending ? ST_PENDING : 0) |
-                                 (irq->active ? ST_ACTIVE : 0), irq);
+            unsigned st = (deliver && irq->pending ? ST_PENDING : 0) |
+                          (irq->active ? ST_ACTIVE : 0);
+
+            if (st)
+                c[n++] = (struct cand){ irq, (uint16_t)intid, 0, (uint8_t)st, irq->priority };
         }
     }
     for (uint64_t live = g->spi_live; live; live &= live - 1) {
         unsigned i = (unsigned)__builtin_ctzll(live);
-        const struct vgic_irq *irq = &g->spi[i];
-        bool pend = g->enabled && irq->enabled && irq->pending;
-        uint32_t targets = irq->targets & all_vcpus(g);
+        struct vgic_irq *irq = &g->spi[i];
+        unsigned st;
 
-        /* One list register at a time, system-wide, may hold a given SPI. */
-        if (irq->in_lr && irq->lr_vcpu != vcpu)
+        if (!irq->pending && !irq->active) {
+            g->spi_live &= ~(1ull << i);
             continue;
-        if (irq->active) {
-            /* Active (and active-and-pending) stays with the vCPU that took it. */
-            if (irq->active_on == vcpu)
-                add(c, &n, 32 + i, 0, ST_ACTIVE | (pend ? ST_PENDING : 0), irq);
-        } else if (pend && targets && lowest_vcpu(targets) == vcpu) {
-            add(c, &n, 32 + i, 0, ST_PENDING, irq);
         }
+        st = spi_state(g, irq, vcpu);
+        if (st)
+            c[n++] = (struct cand){ irq, (uint16_t)(32 + i), 0, (uint8_t)st, irq->priority };
     }
     return n;
 }
@@ -525,15 +522,13 @@ static bool before(const struct cand *a, const struct cand *b)
     return a->source < b->source;
 }
 
-static uint32_t encode(const struct vgic *g, unsigned vcpu, const struct cand *c)
+static uint32_t encode(const struct cand *c)
 {
-    const struct vgic_irq *irq = c->intid < 32 ? &g->priv[vcpu][c->intid]
-                                               : &g->spi[c->intid - 32];
     uint32_t lr = c->intid | (uint32_t)(c->priority >> 3) << LR_PRIO_SHIFT |
                   (uint32_t)c->state << LR_STATE_SHIFT;
 
-    if (irq->hw)
-        lr |= LR_HW | (uint32_t)irq->hw_intid << LR_PHYS_SHIFT;
+    if (c->irq->hw)
+        lr |= LR_HW | (uint32_t)c->irq->hw_intid << LR_PHYS_SHIFT;
     else if (c->intid < 16)
         lr |= (uint32_t)c->source << LR_PHYS_SHIFT;   /* CPUID */
     return lr;
@@ -546,12 +541,13 @@ static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, un
     const uint32_t *shadow = g->lr_shadow[vcpu];
     unsigned count = g->lr_count[vcpu], taken = 0;
     bool keep_pending[VGIC_MAX_LRS];
+    struct vgic_irq *irqs[VGIC_MAX_LRS];
 
     /* First forget what each LR was given, then apply what it holds now: an SGI may sit
      * in several LRs (one per source), and only the final state of each counts. */
     for (unsigned i = 0; i < count; i++) {
         unsigned intid = shadow[i] & 0x3ff, src = shadow[i] >> LR_PHYS_SHIFT & 7;
-        struct vgic_irq *irq = irq_of(g, vcpu, intid);
+        struct vgic_irq *irq = irqs[i] = irq_of(g, vcpu, intid);
 
         if (intid < 16) {
             keep_pending[i] = irq->lr_sgi_pending >> src & 1;
@@ -568,7 +564,7 @@ static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, un
     for (unsigned i = 0; i < count; i++) {
         unsigned intid = shadow[i] & 0x3ff, src = shadow[i] >> LR_PHYS_SHIFT & 7;
         unsigned st = (i < nlrs ? lrs[i] : shadow[i]) >> LR_STATE_SHIFT & 3;
-        struct vgic_irq *irq = irq_of(g, vcpu, intid);
+        struct vgic_irq *irq = irqs[i];
 
         /* Given pending, no longer pending: the vCPU acknowledged it. */
         if ((shadow[i] >> LR_STATE_SHIFT & ST_PENDING) && !(st & ST_PENDING))
@@ -580,26 +576,21 @@ static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, un
                 irq->sgi_sources |= (uint8_t)(1u << src);
             else
                 irq->pending = true;
-            mark_live(g, vcpu, intid);
         }
         if (st & ST_ACTIVE) {
             irq->active = true;
             irq->active_source = (uint8_t)src;
             irq->active_on = (uint8_t)vcpu;
+        }
+        /* State left (given back now, or raised meanwhile): the next fill must look at
+         * it. Without, it need not (a later LR of the same SGI that still holds state
+         * marks it again). */
+        if (irq->pending || irq->sgi_sources || irq->active)
             mark_live(g, vcpu, intid);
-        }
-    }
-    /* What the vCPU finished with has no state left: the next fill need not look at it. */
-    for (unsigned i = 0; i < count; i++) {
-        unsigned intid = shadow[i] & 0x3ff;
-        const struct vgic_irq *irq = irq_of(g, vcpu, intid);
-
-        if (!irq->pending && !irq->sgi_sources && !irq->active) {
-            if (intid < 32)
-                g->priv_live[vcpu] &= ~(1u << intid);
-            else
-                g->spi_live &= ~(1ull << (intid - 32));
-        }
+        else if (intid < 32)
+            g->priv_live[vcpu] &= ~(1u << intid);
+        else
+            g->spi_live &= ~(1ull << (intid - 32));
     }
     g->lr_count[vcpu] = 0;
     return taken;
@@ -608,18 +599,17 @@ static unsigned give_back(struct vgic *g, unsigned vcpu, const uint32_t *lrs, un
 bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
 {
     struct cand c[MAX_CANDS];
-    unsigned n, used;
+    unsigned n, used, cap = nlrs < VGIC_MAX_LRS ? nlrs : VGIC_MAX_LRS;
 
-    memset(lrs, 0, nlrs * sizeof(*lrs));
-    if (vcpu >= g->nvcpus)
+    if (vcpu >= g->nvcpus) {
+        for (unsigned i = 0; i < nlrs; i++)
+            lrs[i] = 0;
         return false;
-    if (nlrs > VGIC_MAX_LRS)
-        nlrs = VGIC_MAX_LRS;
+    }
     /* A fill not preceded by a sync: the LRs still hold what was last written. */
     if (g->lr_count[vcpu])
         give_back(g, vcpu, g->lr_shadow[vcpu], g->lr_count[vcpu]);
 
-    prune(g, vcpu);
     n = collect(g, vcpu, c);
     for (unsigned i = 1; i < n; i++) {
         struct cand t = c[i];
@@ -630,11 +620,11 @@ bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
         c[j] = t;
     }
 
-    used = n < nlrs ? n : nlrs;
+    used = n < cap ? n : cap;
     for (unsigned i = 0; i < used; i++) {
-        struct vgic_irq *irq = irq_of(g, vcpu, c[i].intid);
+        struct vgic_irq *irq = c[i].irq;
 
-        lrs[i] = g->lr_shadow[vcpu][i] = encode(g, vcpu, &c[i]);
+        lrs[i] = g->lr_shadow[vcpu][i] = encode(&c[i]);
         /* The pending state moves into the LR; sync brings it back if still there. */
         if (c[i].state & ST_PENDING) {
             if (c[i].intid < 16) {
@@ -650,6 +640,8 @@ bool vgic_fill_lrs(struct vgic *g, unsigned vcpu, uint32_t *lrs, unsigned nlrs)
             irq->lr_vcpu = (uint8_t)vcpu;
         }
     }
+    for (unsigned i = used; i < nlrs; i++)
+        lrs[i] = 0;
     g->lr_count[vcpu] = (uint8_t)used;
     return n > used;
 }
@@ -661,14 +653,20 @@ unsigned vgic_sync_lrs(struct vgic *g, unsigned vcpu, const uint32_t *lrs, unsig
 
 bool vgic_has_pending(const struct vgic *g, unsigned vcpu)
 {
-    struct cand c[MAX_CANDS];
-    unsigned n;
-
     if (vcpu >= g->nvcpus || !g->enabled || (!g->priv_live[vcpu] && !g->spi_live))
         return false;
-    n = collect(g, vcpu, c);
-    for (unsigned i = 0; i < n; i++)
-        if (c[i].state & ST_PENDING)
+    for (uint32_t live = g->priv_live[vcpu]; live; live &= live - 1) {
+        unsigned intid = (unsigned)__builtin_ctz(live);
+        const struct vgic_irq *irq = &g->priv[vcpu][intid];
+
+        if (irq->enabled && (intid < 16 ? irq->sgi_sources & all_vcpus(g) : irq->pending))
             return true;
+    }
+    for (uint64_t live = g->spi_live; live; live &= live - 1) {
+        const struct vgic_irq *irq = &g->spi[__builtin_ctzll(live)];
+
+        if (spi_state(g, irq, vcpu) & ST_PENDING)
+            return true;
+    }
     return false;
 }

@@ -50,9 +50,12 @@ struct vcpu {
     volatile uint64_t entry, context;   /* from the PSCI CPU_ON that powered it on */
     uint32_t seen_epoch;        /* partition epoch this vCPU is running */
     /* List registers: reloaded only when the vGIC changed for this vCPU, read back only
-     * when some are in use, so a trap that touches no interrupt costs nothing extra. */
+     * when some are in use, so a trap that touches no interrupt costs nothing extra.
+     * The last fill used LRs 0 .. lrs_written-1 (the rest hold zero); those of them not
+     * yet read back are 0 .. lrs_in_use-1. */
     volatile bool vgic_dirty;
     unsigned lrs_in_use;
+    unsigned lrs_written;
 };
 
 struct partition {

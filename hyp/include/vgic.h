@@ -50,7 +50,8 @@ struct vgic {
      * list-register fill looks at these and not at all VGIC_NR_IRQS. */
     uint32_t priv_live[VGIC_MAX_VCPUS];
     uint64_t spi_live;
-    /* What the last fill wrote for each vCPU, so sync knows what each LR carries. */
+    /* What the last fill wrote for each vCPU (LRs 0 .. lr_count-1; the rest are zero), so
+     * sync knows what each LR carries. */
     uint32_t lr_shadow[VGIC_MAX_VCPUS][VGIC_MAX_LRS];
     uint8_t lr_count[VGIC_MAX_VCPUS];
 };

@@ -18,19 +18,19 @@ static inline volatile uint32_t *gich(uint32_t off)
     return (volatile uint32_t *)(uintptr_t)(board.gich.base + off);
 }
 
-static unsigned nr_lrs(void)
-{
-    unsigned n = (*gich(GICH_VTR) & 0x3f) + 1;
-
-    return n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
-}
+/* List registers this GIC has (GICH_VTR.ListRegs + 1, at most VGIC_MAX_LRS): the same
+ * on every core, read at the first vCPU reset, before any fill or sync. */
+static unsigned nr_lrs;
 
 /* A vCPU starts from reset: no virtual interrupt state, CPU interface controls cleared. */
 void gich_reset(struct vcpu *v)
 {
-    unsigned n = nr_lrs();
+    unsigned n = (*gich(GICH_VTR) & 0x3f) + 1;
 
+    nr_lrs = n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
+    n = nr_lrs;
     v->lrs_in_use = 0;
+    v->lrs_written = 0;
     if (v->part->cfg->direct_irqs) {
         /* Its interrupts do not pass through here: the virtual interface stays off. */
         *gich(GICH_HCR) = 0;
@@ -46,11 +46,12 @@ void gich_reset(struct vcpu *v)
     v->vgic_dirty = true;
 }
 
-/* After the vCPU ran: what it did with its list registers goes back to the vGIC. */
+/* After the vCPU ran: what it did with its list registers goes back to the vGIC. Only
+ * the LRs the last fill used can hold anything. */
 void gich_sync(struct vcpu *v)
 {
     uint32_t lrs[VGIC_MAX_LRS];
-    unsigned n = nr_lrs(), taken;
+    unsigned n = v->lrs_in_use, taken;
 
     for (unsigned i = 0; i < n; i++)
         lrs[i] = *gich(GICH_LR0 + 4 * i);
@@ -65,23 +66,25 @@ void gich_sync(struct vcpu *v)
 }
 
 /* Before the vCPU runs: the interrupts it should see, and a maintenance interrupt if
- * more are waiting than list registers hold. */
+ * more are waiting than list registers hold. The vGIC fills LRs from the first, so the
+ * used ones are the first few; of the rest, only those the last fill used need
+ * clearing. */
 void gich_fill(struct vcpu *v)
 {
     uint32_t lrs[VGIC_MAX_LRS];
-    unsigned n = nr_lrs();
+    unsigned used, end;
     bool overflow;
 
     v->vgic_dirty = false;
     if (!v->part->cfg->has_gic || v->part->cfg->direct_irqs)
         return;
     spin_lock(&v->part->lock);
-    overflow = vgic_fill_lrs(&v->part->vgic, v->index, lrs, n);
+    overflow = vgic_fill_lrs(&v->part->vgic, v->index, lrs, nr_lrs);
+    used = v->part->vgic.lr_count[v->index];
     spin_unlock(&v->part->lock);
-    v->lrs_in_use = 0;
-    for (unsigned i = 0; i < n; i++) {
+    end = used > v->lrs_written ? used : v->lrs_written;
+    for (unsigned i = 0; i < end; i++)
         *gich(GICH_LR0 + 4 * i) = lrs[i];
-        v->lrs_in_use += lrs[i] != 0;
-    }
+    v->lrs_in_use = v->lrs_written = used;
     *gich(GICH_HCR) = HCR_EN | (overflow ? HCR_UIE : 0);
 }
