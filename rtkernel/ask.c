@@ -40,7 +40,8 @@ static bool parse_milli(const char *s, uint32_t *out)
 
 static void usage(void)
 {
-    kprintf("usage: ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] [-i] [-m] <prompt>\n"
+    kprintf("usage: ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] [-i] [-m]\n"
+            "           <prompt>\n"
             "  -n at most this many tokens (256)   -t 0 is greedy (0)   -p nucleus (0.9)\n"
             "  -s sampling seed (1)   -j cores to use (all)   -i print token ids, not text\n"
             "  -m cores take turns, to measure the critical path under QEMU -icount\n");
