@@ -9,9 +9,11 @@ For a stories15M-shaped model with random weights (dim 288, hidden 768, 6 layers
     files, best of several interleaved runs, and a check that the baseline computes the
     same model (logits and greedy tokens);
   - AI partition, deterministic: instructions per token under QEMU -icount shift=0 with
-    one core (`ask -j 1`);
-  - AI partition, wall clock: tokens/s with one core and with two (`ask -j 1` and `-j 2`)
-    under QEMU's multi-threaded TCG, several alternating runs, and their ratio.
+    one core (`ask -j 1`), and the two-core critical path per token (`ask -j 2 -m`: the
+    driver's serial work plus each job's longest part), whose ratio is the two-core speedup;
+  - AI partition, wall clock, as corroboration: tokens/s with one core and with two
+    (`ask -j 1` and `-j 2`) under QEMU's multi-threaded TCG, several alternating runs, and
+    their ratio.
 
 The partition's images with this model are built into BUILD_DIR/bench (make B=...), so
 BUILD_DIR/images keeps the default model.
@@ -133,38 +135,57 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / hz, busy / hz
 
 
-def ask(child, n, cores):
-    """One ask; also how many host cores QEMU and everything else kept busy meanwhile."""
-    command = f"ask -i -n {n} -j {cores} {PROMPT}"
+def ask(child, n, cores, turns=False):
+    """One ask; also how many host cores QEMU and everything else kept busy meanwhile.
+    turns: the cores take turns (-m), for the critical path under -icount."""
+    command = f"ask -i -n {n} -j {cores}{' -m' if turns else ''} {PROMPT}"
     (qemu0, all0), wall0 = cpu_seconds(child.pid), time.monotonic()
     child.send(command + "\r")
     child.expect(re.escape(command) + r"\r*\n")
     child.expect_exact("rt> ")
     (qemu1, all1), wall = cpu_seconds(child.pid), time.monotonic() - wall0
     m = re.search(r"\[(\d+) tokens \(prompt (\d+)\), ([0-9.]+) tokens/s"
-                  r"(?:, (\d+) instructions/token)?", child.before)
+                  r"(?:, (\d+) instructions/token)?"
+                  r"(?: on the critical path of \d+ cores \(serial (\d+), work (\d+)\))?",
+                  child.before)
     if not m:
         raise SystemExit(f"bench: no answer to `{command}`:\n{child.before}")
     return {"generated": int(m.group(1)), "prompt": int(m.group(2)),
             "tok_s": float(m.group(3)), "qemu_cores": round((qemu1 - qemu0) / wall, 2),
             "other_cores": round(max(0.0, (all1 - all0) - (qemu1 - qemu0)) / wall, 2),
-            "instructions_per_token": int(m.group(4)) if m.group(4) else None}
+            "instructions_per_token": int(m.group(4)) if m.group(4) else None,
+            "serial": int(m.group(5)) if m.group(5) else None,
+            "work": int(m.group(6)) if m.group(6) else None}
+
+
+def critical_path(one, two):
+    """The two-core figures of an `ask -j 2 -m` (two) against the one-core count (one)."""
+    return {"one_core": one["instructions_per_token"],
+            "critical_path": two["instructions_per_token"],
+            "serial": two["serial"], "work": two["work"],
+            "speedup": round(one["instructions_per_token"] / two["instructions_per_token"], 3)}
 
 
 def partition(build, models, tokenizer):
     out = {"instructions_per_token": {}, "instructions_per_token_full_context": {},
-           "two_cores": {}}
+           "two_cores_critical_path": {}, "two_cores_critical_path_full_context": {},
+           "two_cores_wall_clock": {}}
     for kind, path in models.items():
         layout = build_images(build, path, tokenizer)
         child = boot(layout, icount=True)
-        r = ask(child, ICOUNT_TOKENS, 1)
-        long = ask(child, LONG_TOKENS, 1)
+        r, r2 = ask(child, ICOUNT_TOKENS, 1), ask(child, ICOUNT_TOKENS, 2, turns=True)
+        long, long2 = ask(child, LONG_TOKENS, 1), ask(child, LONG_TOKENS, 2, turns=True)
         child.terminate(force=True)
         out["instructions_per_token"][kind] = r["instructions_per_token"]
         out["instructions_per_token_full_context"][kind] = long["instructions_per_token"]
+        out["two_cores_critical_path"][kind] = c = critical_path(r, r2)
+        out["two_cores_critical_path_full_context"][kind] = cl = critical_path(long, long2)
         out["prompt_tokens"] = r["prompt"]
         print(f"bench: partition {kind}: {r['instructions_per_token']} instructions/token "
               f"({long['instructions_per_token']} over {r['prompt'] + LONG_TOKENS} positions)")
+        print(f"bench: partition {kind}: two cores' critical path {c['critical_path']} "
+              f"instructions/token (serial {c['serial']}): {c['speedup']:.3f}x; over "
+              f"{r['prompt'] + LONG_TOKENS} positions {cl['critical_path']}: {cl['speedup']:.3f}x")
 
         child = boot(layout, icount=False)
         ask(child, 8, 2)   # warm-up: QEMU translates the code on first use
@@ -178,7 +199,7 @@ def partition(build, models, tokenizer):
         # Runs during which other processes kept the host busy say little about the guest.
         quiet = {c: [r["tok_s"] for r in runs[c] if r["other_cores"] < QUIET]
                  for c in (1, 2)}
-        out["two_cores"][kind] = {
+        out["two_cores_wall_clock"][kind] = {
             "j1_tok_s": one, "j2_tok_s": two,
             "speedup_best": round(max(two) / max(one), 2),
             "speedup_median": round(statistics.median(two) / statistics.median(one), 2),
@@ -189,8 +210,8 @@ def partition(build, models, tokenizer):
             "other_cores_j1": [r["other_cores"] for r in runs[1]],
             "other_cores_j2": [r["other_cores"] for r in runs[2]],
             "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]}
-        t = out["two_cores"][kind]
-        print(f"bench: partition {kind}: -j 1 {max(one):.1f} tok/s, -j 2 {max(two):.1f} tok/s "
+        t = out["two_cores_wall_clock"][kind]
+        print(f"bench: partition {kind}: wall clock -j 1 {max(one):.1f} tok/s, -j 2 {max(two):.1f} tok/s "
               f"(best of {WALL_PAIRS}): {t['speedup_best']:.2f}x; medians "
               f"{t['speedup_median']:.2f}x; runs with the host to itself: "
               f"{t['speedup_quiet'] if t['speedup_quiet'] else 'none'}")
@@ -237,7 +258,23 @@ def main():
                                       "deterministic. _full_context: the same with -n "
                                       f"{LONG_TOKENS}, the context filled (attention's share "
                                       "grows with the position)",
-            "two_cores": f"AI partition, QEMU virt without -icount (multi-threaded TCG: each "
+            "two_cores_critical_path": f"AI partition, QEMU -icount shift=0 as above: the "
+                                       f"two-core speedup in instructions. one_core: "
+                                       f"`ask -n {ICOUNT_TOKENS} -j 1` (instructions_per_token "
+                                       f"above); critical_path: `ask -n {ICOUNT_TOKENS} -j 2 "
+                                       "-m`, per forward pass, the driving core's serial work "
+                                       "(everything outside the jobs' parts, handing out and "
+                                       "joining each job included) plus, for each job, the "
+                                       "longer of the two cores' parts; waiting left out. "
+                                       "serial: that serial work; work: both cores' "
+                                       "instructions, waiting left out; speedup = one_core / "
+                                       "critical_path, what two cores of equal instructions "
+                                       "per cycle would give. -m makes the cores take turns on "
+                                       "each job, because under -icount QEMU's instruction "
+                                       "counter is shared by all vCPUs (docs/inference.md). "
+                                       f"_full_context: the same with -n {LONG_TOKENS}",
+            "two_cores_wall_clock": f"corroboration, noisy: AI partition, QEMU virt without "
+                         "-icount (multi-threaded TCG: each "
                          f"vCPU a host thread), `ask -n {WALL_TOKENS} -j 1` and `-j 2` "
                          f"alternately, {WALL_PAIRS} runs each; tokens/s from the first "
                          "generated token to the last (the partition's counter); speedup = "

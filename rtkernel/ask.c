@@ -1,5 +1,5 @@
 /*
- * `ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] <prompt>`: the AI
+ * `ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] [-i] [-m] <prompt>`: the AI
  * partition generates text from the prompt and streams it back over the rt-ai channel,
  * one message per token, which we print as it comes; then tokens/s. Ctrl-C stops the
  * generation (we ask the AI partition to, and wait for its last word). A partition that
@@ -40,9 +40,11 @@ static bool parse_milli(const char *s, uint32_t *out)
 
 static void usage(void)
 {
-    kprintf("usage: ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] [-i] <prompt>\n"
+    kprintf("usage: ask [-n tokens] [-t temperature] [-p top-p] [-s seed] [-j cores] [-i] [-m]\n"
+            "           <prompt>\n"
             "  -n at most this many tokens (256)   -t 0 is greedy (0)   -p nucleus (0.9)\n"
-            "  -s sampling seed (1)   -j cores to use (all)   -i print token ids, not text\n");
+            "  -s sampling seed (1)   -j cores to use (all)   -i print token ids, not text\n"
+            "  -m cores take turns, to measure the critical path under QEMU -icount\n");
 }
 
 /* Parse the options; the prompt (the rest, joined by single spaces) goes to prompt. */
@@ -57,8 +59,11 @@ static bool parse_args(int argc, char **argv, struct msg_ask *a, bool *ids, char
         unsigned long v;
         uint32_t milli;
 
-        if (argv[i][1] == 'i') {   /* the only option without a value */
-            *ids = true;
+        if (argv[i][1] == 'i' || argv[i][1] == 'm') {   /* the options without a value */
+            if (argv[i][1] == 'i')
+                *ids = true;
+            else
+                a->flags |= ASK_TAKE_TURNS;
             i--;
             continue;
         }
@@ -137,6 +142,9 @@ static void report_done(const struct msg_ask_done *d, bool cancelled)
                 (unsigned long long)(tps100 % 100));
         if (d->instructions)
             kprintf(", %llu instructions/token", (unsigned long long)d->instructions);
+        if (d->instructions && d->cores > 1)
+            kprintf(" on the critical path of %u cores (serial %llu, work %llu)", d->cores,
+                    (unsigned long long)d->serial, (unsigned long long)d->work);
         if (detail[0])
             kprintf("; %s", detail);
         kprintf("]\n");
@@ -169,7 +177,7 @@ void cmd_ask(int argc, char **argv)
 void rt_ask_defaults(struct msg_ask *a)
 {
     *a = (struct msg_ask){ .max_tokens = 256, .temperature_milli = 0, .top_p_milli = 900,
-                           .cores = 0, .seed = 1 };
+                           .cores = 0, .seed = 1, .flags = 0 };
 }
 
 void rt_ask(const struct msg_ask *opts, bool ids, const char *prompt)

@@ -5,8 +5,11 @@
  *
  * Parallel work is handed to the executor in as few rounds as possible (q, k and v in
  * one; w1, w3 and the SwiGLU gate in one), because each round costs the cores a
- * synchronisation. Every round splits independent outputs (matrix rows, attention
- * heads), so no value depends on the split.
+ * synchronisation, and what only depends on a part's own outputs is done in the part,
+ * not by the calling core alone between rounds: the residual add after wo and w2, the
+ * rotation of each query head, and for Q8_0 the quantizing of w2's input. Every round
+ * splits independent outputs (matrix rows, attention heads), so no value depends on the
+ * split.
  *
  * Q8_0 models: before each matrix product the input vector is quantized to Q8_0 with
  * the model's group size (as llama2.c's runq.c does), so the product is an exact int8
@@ -57,7 +60,6 @@ static void carve_state(struct carver *z, struct aios_state *s, const struct aio
     const struct aios_config *c = &m->cfg;
     size_t dim = (size_t)c->dim, hidden = (size_t)c->hidden_dim;
     size_t cache = (size_t)c->n_layers * (size_t)c->seq_len * (size_t)c->kv_dim;
-    size_t widest = dim > hidden ? dim : hidden;
 
     s->x = carve(z, dim, sizeof(float));
     s->xb = carve(z, dim, sizeof(float));
@@ -73,8 +75,10 @@ static void carve_state(struct carver *z, struct aios_state *s, const struct aio
     s->rope_cos = carve(z, (size_t)c->head_size / 2, sizeof(float));
     s->rope_sin = carve(z, (size_t)c->head_size / 2, sizeof(float));
     if (c->type == AIOS_WEIGHTS_Q8) {
-        s->xq = carve(z, widest, sizeof(int8_t));
-        s->xs = carve(z, widest / (size_t)c->group_size, sizeof(float));
+        s->xq = carve(z, dim, sizeof(int8_t));
+        s->xs = carve(z, dim / (size_t)c->group_size, sizeof(float));
+        s->hq = carve(z, hidden, sizeof(int8_t));
+        s->hqs = carve(z, hidden / (size_t)c->group_size, sizeof(float));
     }
 }
 
@@ -118,44 +122,65 @@ struct linear {
     int32_t layer;
 };
 
-/* Up to three products of the same input, optionally followed by the SwiGLU gate
- * out0 = silu(out0) * out1 on the part's rows of out0. */
+/* Up to three products of the same input, then on the part's rows of out0 either the
+ * SwiGLU gate out0 = silu(out0) * out1 (for Q8_0 models then quantized into hq, w2's
+ * input), or the residual add *residual += out0, or neither. */
 struct linear_job {
     const struct aios_state *s;
-    const float *in;   /* fp32 models: the input vector */
+    const float *in;       /* fp32 models: the input vector */
+    const int8_t *xq;      /* Q8_0 models: the input quantized, and its scales; */
+    const float *xs;       /* NULL: run_linear quantizes in into s->xq */
+    float *residual;
     int count;
     bool swiglu;
     struct linear lin[3];
 };
 
+/* Part part's share [*lo, *hi) of a product's n rows. A SwiGLU job of a Q8_0 model is
+ * split in whole groups, so that each part can quantize the rows it gated. */
+static void split_rows(const struct linear_job *j, size_t n, int part, int nparts, size_t *lo,
+                       size_t *hi)
+{
+    const struct aios_config *c = &j->s->model->cfg;
+    size_t unit = j->swiglu && c->type == AIOS_WEIGHTS_Q8 ? (size_t)c->group_size : 1;
+
+    aios_exec_split(n / unit, part, nparts, lo, hi);
+    *lo *= unit;
+    *hi *= unit;
+}
+
 static void linear_part(void *arg, int part, int nparts)
 {
     const struct linear_job *j = arg;
-    const struct aios_config *c = &j->s->model->cfg;
-    size_t lo, hi;
+    const struct aios_state *s = j->s;
+    const struct aios_config *c = &s->model->cfg;
+    size_t gs = (size_t)c->group_size, lo, hi;
 
     for (int k = 0; k < j->count; k++) {
         const struct linear *l = &j->lin[k];
         size_t n = (size_t)l->w->cols;
 
-        aios_exec_split((size_t)l->w->rows, part, nparts, &lo, &hi);
+        split_rows(j, (size_t)l->w->rows, part, nparts, &lo, &hi);
         if (c->type == AIOS_WEIGHTS_F32)
             aios_matvec_f32_rows(l->out, aios_matrix_f32(l->w, l->layer), j->in, n, lo, hi);
         else
             aios_matvec_q8_rows(l->out, aios_matrix_q(l->w, l->layer),
-                                aios_matrix_s(l->w, l->layer), j->s->xq, j->s->xs, n,
-                                (size_t)c->group_size, lo, hi);
+                                aios_matrix_s(l->w, l->layer), j->xq, j->xs, n, gs, lo, hi);
     }
+    split_rows(j, (size_t)j->lin[0].w->rows, part, nparts, &lo, &hi);
     if (j->swiglu) {
         float *gate = j->lin[0].out;
-        const float *up = j->lin[1].out;
 
-        aios_exec_split((size_t)j->lin[0].w->rows, part, nparts, &lo, &hi);
-        aios_swiglu(gate + lo, up + lo, hi - lo);
+        aios_swiglu(gate + lo, j->lin[1].out + lo, hi - lo);
+        if (c->type == AIOS_WEIGHTS_Q8)
+            aios_quantize_q8(s->hq + lo, s->hqs + lo / gs, gate + lo, hi - lo, gs);
     }
+    if (j->residual)
+        aios_add(j->residual + lo, j->lin[0].out + lo, hi - lo);
 }
 
-/* Run j's products of the vector in (length n_in), quantizing it first for Q8_0. */
+/* Run j's products of the vector in (length n_in); for Q8_0, unless j brings the input
+ * quantized, quantize it first. */
 static void run_linear(struct aios_state *s, struct linear_job *j, const float *in,
                        size_t n_in, struct aios_exec *exec)
 {
@@ -163,8 +188,11 @@ static void run_linear(struct aios_state *s, struct linear_job *j, const float *
 
     j->s = s;
     j->in = in;
-    if (c->type == AIOS_WEIGHTS_Q8)
+    if (c->type == AIOS_WEIGHTS_Q8 && j->xq == NULL) {
         aios_quantize_q8(s->xq, s->xs, in, n_in, (size_t)c->group_size);
+        j->xq = s->xq;
+        j->xs = s->xs;
+    }
     aios_exec_run(exec, linear_part, j);
 }
 
@@ -190,15 +218,6 @@ static void rope_angles(struct aios_state *s, int32_t pos)
         aios_sincosf((float)pos * s->inv_freq[p], &s->rope_sin[p], &s->rope_cos[p]);
 }
 
-/* Rotate each pair (i, i+1) of q, and of k (kv_dim elements). */
-static void rope(struct aios_state *s, float *k)
-{
-    const struct aios_config *c = &s->model->cfg;
-
-    aios_rope(s->q, (size_t)c->dim, s->rope_cos, s->rope_sin, (size_t)c->head_size);
-    aios_rope(k, (size_t)c->kv_dim, s->rope_cos, s->rope_sin, (size_t)c->head_size);
-}
-
 static float *cache_row(const struct aios_state *s, float *cache, int32_t layer, int32_t pos)
 {
     const struct aios_config *c = &s->model->cfg;
@@ -211,8 +230,9 @@ struct attention_job {
     int32_t layer, pos;
 };
 
-/* Heads [lo, hi): scores against every cached key up to pos, softmax, weighted sum of
- * the cached values into xb. Query head h reads kv head h / (n_heads / n_kv_heads). */
+/* Heads [lo, hi): rotate the query head (RoPE), scores against every cached key up to
+ * pos, softmax, weighted sum of the cached values into xb. Query head h reads kv head
+ * h / (n_heads / n_kv_heads). */
 static void attention_part(void *arg, int part, int nparts)
 {
     const struct attention_job *j = arg;
@@ -227,12 +247,13 @@ static void attention_part(void *arg, int part, int nparts)
     aios_exec_split((size_t)c->n_heads, part, nparts, &lo, &hi);
     for (size_t h = lo; h < hi; h++) {
         size_t kvh = h / (size_t)(c->n_heads / c->n_kv_heads);
-        const float *qh = s->q + h * hs;
+        float *qh = s->q + h * hs;
         float *att = s->att + h * (size_t)c->seq_len;
         float *out = s->xb + h * hs;
 
         size_t count = (size_t)j->pos + 1;
 
+        aios_rope(qh, hs, s->rope_cos, s->rope_sin, hs);
         aios_dot_f32_rows(att, keys + kvh * hs, kv_dim, qh, hs, count);
         for (size_t t = 0; t < count; t++)
             att[t] /= root;
@@ -262,19 +283,19 @@ const float *aios_forward(struct aios_state *s, int32_t token, int32_t pos,
         float *k = cache_row(s, s->key_cache, l, pos);
         float *v = cache_row(s, s->value_cache, l, pos);
 
-        /* Attention: x += wo · attention(rope(wq xn), rope(wk xn), wv xn). */
+        /* Attention: x += wo · attention(rope(wq xn), rope(wk xn), wv xn); the query is
+         * rotated head by head in the attention round. */
         aios_rmsnorm(s->xb, s->x, m->rms_att + (size_t)l * dim, dim);
         struct linear_job qkv = {
             .count = 3,
             .lin = { { s->q, &m->wq, l }, { k, &m->wk, l }, { v, &m->wv, l } },
         };
         run_linear(s, &qkv, s->xb, dim, exec);
-        rope(s, k);
+        aios_rope(k, (size_t)c->kv_dim, s->rope_cos, s->rope_sin, (size_t)c->head_size);
         struct attention_job att = { .s = s, .layer = l, .pos = pos };
         aios_exec_run(exec, attention_part, &att);
-        struct linear_job wo = { .count = 1, .lin = { { s->xb2, &m->wo, l } } };
+        struct linear_job wo = { .count = 1, .residual = s->x, .lin = { { s->xb2, &m->wo, l } } };
         run_linear(s, &wo, s->xb, dim, exec);
-        aios_add(s->x, s->xb2, dim);
 
         /* Feed-forward: x += w2 · (silu(w1 xn) * (w3 xn)). */
         aios_rmsnorm(s->xb, s->x, m->rms_ffn + (size_t)l * dim, dim);
@@ -284,9 +305,11 @@ const float *aios_forward(struct aios_state *s, int32_t token, int32_t pos,
             .lin = { { s->hb, &m->w1, l }, { s->hb2, &m->w3, l } },
         };
         run_linear(s, &up, s->xb, dim, exec);
-        struct linear_job down = { .count = 1, .lin = { { s->xb2, &m->w2, l } } };
+        struct linear_job down = {
+            .count = 1, .xq = s->hq, .xs = s->hqs, .residual = s->x,
+            .lin = { { s->xb2, &m->w2, l } },
+        };
         run_linear(s, &down, s->hb, hidden, exec);
-        aios_add(s->x, s->xb2, dim);
     }
 
     aios_rmsnorm(s->x, s->x, m->rms_final, dim);

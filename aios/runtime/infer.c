@@ -39,9 +39,13 @@ static struct {
 
 /* ---- The two-cpu executor ---------------------------------------------------------- */
 
+#define PARTS 2                /* a job's parts: one per cpu */
+
 static struct {
     volatile bool active;      /* a generation is running: the worker stays on call */
     volatile unsigned worker;  /* the cpu that works (not the driver); GUEST_MAX_CPUS: none */
+    bool joined;               /* the worker has come on call in this generation */
+    bool turns;                /* ASK_TAKE_TURNS: the worker's parts first, then the driver's */
     aios_task_fn fn;
     void *arg;
     int nparts;
@@ -49,8 +53,20 @@ static struct {
      * claim can only ever be for the job it was meant for. */
     uint64_t ticket;
     uint32_t done;             /* parts of the current job the worker finished */
-    uint64_t worker_insns;     /* the worker's instructions during the generation */
+    uint32_t part_insns[PARTS];   /* instructions each part of the current job took */
 } job;
+
+/*
+ * The two-core critical path in instructions (docs/inference.md, Two cores), added up
+ * by the driver over a generation. Waiting is left out: its length depends on how the
+ * cores are scheduled, not on the work.
+ */
+static struct {
+    uint64_t waited;           /* the driver's, for the worker's parts */
+    uint64_t ran;              /* the parts the driver ran */
+    uint64_t parts;            /* every part, on either cpu */
+    uint64_t longest;          /* each job's longest part */
+} path;
 
 /* The counter is 32 bits wide: a generation can retire more (a few hundred tokens of a
  * stories15M-sized model), so callers add up the differences of readings taken less
@@ -69,14 +85,16 @@ static void count_instructions(void)
     isb();
 }
 
-/* Run the parts in [from, to) of job seq that nobody has claimed yet; returns how many
- * this cpu ran. */
-static unsigned run_parts(uint32_t seq, int from, int to)
+/* Run the parts in [from, to) of job seq that nobody has claimed yet, noting the
+ * instructions each took, its claim included, in job.part_insns; returns how many this
+ * cpu ran, and adds their instructions to *insns unless it is NULL. */
+static unsigned run_parts(uint32_t seq, int from, int to, uint64_t *insns)
 {
     unsigned ran = 0;
 
     for (int part = from; part < to; part++) {
         uint64_t bit = 1ull << part, old = __atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE);
+        uint32_t start = instructions();
 
         do {
             if (old >> 32 != seq || old & bit)
@@ -84,15 +102,28 @@ static unsigned run_parts(uint32_t seq, int from, int to)
         } while (!__atomic_compare_exchange_n(&job.ticket, &old, old | bit, false,
                                               __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
         job.fn(job.arg, part, job.nparts);
+        job.part_insns[part] = instructions() - start;
+        if (insns)
+            *insns += job.part_insns[part];
         ran++;
 next:;
     }
     return ran;
 }
 
+/* The driver waits until the worker has finished n parts of the current job. */
+static void wait_for_worker(unsigned n)
+{
+    uint32_t start = instructions();
+
+    while (__atomic_load_n(&job.done, __ATOMIC_ACQUIRE) < n)
+        cpu_relax();
+    path.waited += instructions() - start;
+}
+
 static void parallel_for(struct aios_exec *e, aios_task_fn fn, void *arg)
 {
-    uint32_t seq = (uint32_t)(job.ticket >> 32) + 1;
+    uint32_t seq = (uint32_t)(job.ticket >> 32) + 1, longest = 0;
     unsigned mine;
 
     job.fn = fn;
@@ -100,27 +131,36 @@ static void parallel_for(struct aios_exec *e, aios_task_fn fn, void *arg)
     job.nparts = e->nparts;
     __atomic_store_n(&job.done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&job.ticket, (uint64_t)seq << 32, __ATOMIC_RELEASE);
-    /* A hint to let the worker claim a part first (it matters where cores take turns,
-     * as under QEMU's round robin; on hardware it costs nothing). */
-    cpu_relax();
+    /* Taking turns, once the worker is on call (it runs every job from then on): its
+     * parts first. Otherwise a hint to let it claim a part first (it matters where cores
+     * take turns anyway, as under QEMU's round robin; on hardware it costs nothing). */
+    if (job.turns && __atomic_load_n(&job.joined, __ATOMIC_ACQUIRE))
+        wait_for_worker((unsigned)job.nparts - 1);
+    else
+        cpu_relax();
     /* Our own part (the last), then any the worker has not claimed: a late or busy
      * worker never holds us up. */
-    mine = run_parts(seq, job.nparts - 1, job.nparts) + run_parts(seq, 0, job.nparts - 1);
+    mine = run_parts(seq, job.nparts - 1, job.nparts, &path.ran) +
+           run_parts(seq, 0, job.nparts - 1, &path.ran);
     /* Parts the worker claimed: wait until it has finished them. */
-    while (__atomic_load_n(&job.done, __ATOMIC_ACQUIRE) + mine < (uint32_t)job.nparts)
-        cpu_relax();
+    wait_for_worker((unsigned)job.nparts - mine);
+    /* Each part is one cpu's share, whichever cpu happened to run it. */
+    for (int part = 0; part < job.nparts; part++) {
+        path.parts += job.part_insns[part];
+        if (job.part_insns[part] > longest)
+            longest = job.part_insns[part];
+    }
+    path.longest += longest;
 }
 
 bool infer_worker_poll(void)
 {
-    uint32_t seen, last;
-    uint64_t insns = 0;
+    uint32_t seen = 0;   /* no job has that number: the current one is tried at once */
 
     if (!job.active || guest_cpu_id() != job.worker)
         return false;
     count_instructions();
-    last = instructions();
-    seen = (uint32_t)(__atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE) >> 32);
+    __atomic_store_n(&job.joined, true, __ATOMIC_RELEASE);
     while (job.active) {
         uint32_t seq = (uint32_t)(__atomic_load_n(&job.ticket, __ATOMIC_ACQUIRE) >> 32);
 
@@ -129,21 +169,21 @@ bool infer_worker_poll(void)
             continue;
         }
         seen = seq;
-        /* The worker's share is every part but the driver's (the last). */
-        __atomic_fetch_add(&job.done, run_parts(seq, 0, job.nparts - 1), __ATOMIC_RELEASE);
-        insns += (uint32_t)(instructions() - last);   /* one part at most apart: see above */
-        last = instructions();
+        /* The worker's share is every part but the driver's (the last); claims of a job
+         * that is over fail, so a late look is harmless. */
+        __atomic_fetch_add(&job.done, run_parts(seq, 0, job.nparts - 1, NULL),
+                           __ATOMIC_RELEASE);
     }
-    job.worker_insns = insns + (uint32_t)(instructions() - last);
     __atomic_store_n(&job.worker, GUEST_MAX_CPUS, __ATOMIC_RELEASE);   /* off call */
     return false;   /* printed nothing */
 }
 
 /* The worker joins: set it on call and wake it from its sleep. */
-static void worker_start(unsigned cpu)
+static void worker_start(unsigned cpu, bool turns)
 {
-    job.worker_insns = 0;
     job.worker = cpu;
+    job.turns = turns;
+    __atomic_store_n(&job.joined, false, __ATOMIC_RELAXED);
     __atomic_store_n(&job.active, true, __ATOMIC_RELEASE);
     dsb_ish();
     *(volatile uint32_t *)(uintptr_t)(guest.gicd + GICD_SGIR) = 1u << (16 + cpu) | WORKER_SGI;
@@ -154,7 +194,8 @@ static void worker_stop(void)
     uint64_t start = read_sysreg(cntvct_el0), freq = read_sysreg(cntfrq_el0);
 
     __atomic_store_n(&job.active, false, __ATOMIC_RELEASE);
-    /* Its instruction count comes back when it leaves (it may not have joined at all). */
+    /* Wait until it is off call (it may not have joined at all), so that the next ask
+     * finds it so. */
     while (__atomic_load_n(&job.worker, __ATOMIC_ACQUIRE) != GUEST_MAX_CPUS &&
            read_sysreg(cntvct_el0) - start < freq / 10)
         cpu_relax();
@@ -257,7 +298,7 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
     struct msg_ask_done d = { 0 };
     struct msg_ask a;
     struct aios_sampler sampler;
-    struct aios_exec exec = { parallel_for, 2, NULL };
+    struct aios_exec exec = { parallel_for, PARTS, NULL };
     size_t n_prompt, mark;
     uint32_t text_len;
     uint64_t t0 = 0, insns = 0;
@@ -303,7 +344,8 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
     if (a.cores == 1 || guest.ncpus < 2)
         exec.nparts = 1;
     else
-        worker_start(guest_cpu_id() == 0 ? 1 : 0);
+        worker_start(guest_cpu_id() == 0 ? 1 : 0, a.flags & ASK_TAKE_TURNS);
+    path.waited = path.ran = path.parts = path.longest = 0;
     count_instructions();
     last = instructions();
 
@@ -345,18 +387,20 @@ void infer_ask(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
     if (d.status == ASK_OK && pos == inf.model.cfg.seq_len - 1 && d.generated < a.max_tokens)
         ksnprintf(d.detail, sizeof(d.detail), "stopped at the model's context of %d tokens",
                   inf.model.cfg.seq_len);
-    {
-        uint64_t mine = insns + (uint32_t)(instructions() - last);
+    insns += (uint32_t)(instructions() - last);
+    if (exec.nparts > 1)
+        worker_stop();
+    /* Per forward pass (each with its sampling and streaming): the prompt's tokens took
+     * forward passes too. The driver's own count less its waiting and its parts is the
+     * serial work. */
+    if (passes) {
+        uint64_t serial = insns - path.waited - path.ran;
 
-        if (exec.nparts > 1) {
-            worker_stop();
-            if (job.worker_insns > mine)
-                mine = job.worker_insns;
-        }
-        /* Per forward pass (each with its sampling and streaming): the prompt's tokens
-         * took forward passes too. */
-        d.instructions = passes ? mine / passes : 0;
+        d.instructions = (serial + path.longest) / passes;
+        d.serial = serial / passes;
+        d.work = (serial + path.parts) / passes;
     }
+    d.cores = (uint32_t)exec.nparts;
     aios_arena_reset(&inf.arena, mark);
     finish(ch, rx, tx, msg->request_id, &d, d.status, NULL);
 }

@@ -65,7 +65,14 @@ struct msg_ask {
     uint32_t top_p_milli;     /* 1000 or more: no nucleus cut */
     uint32_t cores;           /* cores to spread the work over; 0: all */
     uint64_t seed;
+    uint32_t flags;           /* ASK_TAKE_TURNS */
+    uint32_t pad;
 };
+
+/* The cores take turns on each job (the worker's parts, then the driver's) instead of
+ * working at once: no faster, but an instruction counter that every core shares (QEMU's
+ * under -icount) then counts each part alone, so the critical path is right. */
+#define ASK_TAKE_TURNS 1u
 
 struct msg_token {
     uint32_t index;           /* 0 for the first generated token */
@@ -86,7 +93,14 @@ struct msg_ask_done {
     uint32_t generated;
     uint32_t context;         /* the model's context (seq_len) */
     uint64_t ticks;           /* virtual counter ticks from the first token to the last */
-    uint64_t instructions;    /* per forward pass, on the busiest core (PMU), 0 if unknown */
+    /* Instructions retired per forward pass (each with its sampling and streaming), from
+     * the PMU, waiting left out; 0 if unknown. With one core all three are its count. With
+     * more (docs/inference.md, Two cores): */
+    uint64_t instructions;    /* the critical path: serial, plus each job's longest part */
+    uint64_t serial;          /* the driving core's work outside the parts, hand-off included */
+    uint64_t work;            /* every core's work: serial, plus every part */
+    uint32_t cores;           /* the cores that shared the work */
+    uint32_t pad;
     char detail[64];          /* NUL-terminated: why, for a status other than ASK_OK */
 };
 

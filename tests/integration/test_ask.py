@@ -42,8 +42,10 @@ def test_ask_in_one_core_and_two_is_the_same(boot):
     s = boot()
     one = s.command(f"ask -i -j 1 -n 20 {PROMPT_TEXT}", timeout=120)
     two = s.command(f"ask -i -j 2 -n 20 {PROMPT_TEXT}", timeout=120)
-    assert one.split("[")[0] == two.split("[")[0]
-    assert "[20 tokens" in one and "[20 tokens" in two
+    # The cores taking turns on each job (what measures the critical path under -icount).
+    turns = s.command(f"ask -i -j 2 -m -n 20 {PROMPT_TEXT}", timeout=120)
+    assert one.split("[")[0] == two.split("[")[0] == turns.split("[")[0]
+    assert "[20 tokens" in one and "[20 tokens" in two and "[20 tokens" in turns
 
 
 def test_ask_stops_at_the_context_and_refuses_a_prompt_too_long(boot):

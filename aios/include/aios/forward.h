@@ -31,8 +31,10 @@ struct aios_state {
     float *value_cache;  /* [n_layers][seq_len][kv_dim] */
     float *inv_freq;   /* RoPE frequency per pair of a head [head_size / 2] */
     float *rope_cos, *rope_sin;   /* this position's rotation per pair [head_size / 2] */
-    int8_t *xq;        /* Q8_0 models: the quantized activation [max(dim, hidden_dim)] */
+    int8_t *xq;        /* Q8_0 models: the quantized input of a product of dim columns [dim] */
     float *xs;         /* and its scales */
+    int8_t *hq;        /* Q8_0 models: the quantized feed-forward hidden, w2's input [hidden_dim] */
+    float *hqs;        /* and its scales */
 };
 
 /* Bytes aios_state_init takes from an arena for model m (alignment padding included). */
