@@ -6,10 +6,11 @@
  *
  *   aios-train-encoder --corpus aios/intents --out-f32 F32.bin --out-int8 INT8.bin
  *   aios-train-encoder --clinc data_full.json [--clinc-oos] --out-f32 ... --out-int8 ...
- * Options: --seed N, --epochs N, --buckets N, --dim N, --out-dim N (0: no dense layer),
- * --minn N --maxn N, --lr X, --scale X, --margin X, --aug N (variants per sentence and
- * epoch), --aug-prob X, --init X, --wordnet DIR, --no-wordnet, --wn-senses N,
- * --wn-relations syn,similar,attr,derived,also,hyper,tropo, --quiet.
+ * Options: --seed N, --epochs N, --members N (independent encoders in the file),
+ * --buckets N, --dim N, --out-dim N (0: no dense layer), --minn N --maxn N, --lr X,
+ * --scale X, --margin X, --aug N (variants per sentence and epoch), --aug-prob X
+ * (substitution), --aug-drop X (word dropout), --init X, --wordnet DIR, --no-wordnet,
+ * --wn-senses N, --wn-relations syn,similar,attr,derived,also,hyper,tropo, --quiet.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,8 +27,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: aios-train-encoder (--corpus DIR | --clinc FILE [--clinc-oos])\n"
             "         [--out-f32 FILE] [--out-int8 FILE] [--seed N] [--epochs N]\n"
-            "         [--buckets N] [--dim N] [--out-dim N] [--minn N] [--maxn N]\n"
-            "         [--lr X] [--scale X] [--margin X] [--aug N] [--aug-prob X] [--init X]\n"
+            "         [--members N] [--buckets N] [--dim N] [--out-dim N] [--minn N] [--maxn N]\n"
+            "         [--lr X] [--scale X] [--margin X] [--aug N] [--aug-prob X]\n"
+            "         [--aug-drop X] [--init X]\n"
             "         [--wordnet DIR | --no-wordnet] [--wn-senses N]\n"
             "         [--wn-relations syn,similar,attr,derived,also,hyper,tropo] [--quiet]\n");
     exit(2);
@@ -231,6 +233,8 @@ int main(int argc, char **argv)
             o.seed = strtoull(v, NULL, 0);
         else if (ARG("--epochs"))
             o.epochs = atoi(v);
+        else if (ARG("--members"))
+            o.p.members = (uint32_t)strtoul(v, NULL, 0);
         else if (ARG("--buckets"))
             o.p.buckets = (uint32_t)strtoul(v, NULL, 0);
         else if (ARG("--dim"))
@@ -255,6 +259,8 @@ int main(int argc, char **argv)
             o.aug_copies = atoi(v);
         else if (ARG("--aug-prob"))
             o.aug_prob = strtof(v, NULL);
+        else if (ARG("--aug-drop"))
+            o.aug_drop = strtof(v, NULL);
         else if (ARG("--init"))
             o.init = strtof(v, NULL);
         else if (ARG("--wordnet"))

@@ -1,6 +1,7 @@
 /*
  * The sentence encoder's trainer (see encoder_train.h and docs/encoder.md).
  *
+ * Each member of the file (encoder.h) is trained on its own, one after the other, as below.
  * Forward, for one sentence with features (bucket f, weight a_f) and total weight Z:
  *     x = sum_f a_f E[f] / Z;  h = tanh(W x + b) (or h = x without a dense layer);
  *     e = h / |h|;  cos_c = e . P_c / |P_c|;  logit_c = s (cos_c - m [c = y]);
@@ -31,6 +32,7 @@ void enc_train_defaults(struct enc_train_opts *o)
     o->p.maxn = 5;
     o->p.flags = AIOS_ENC_F_ALL;
     o->p.word_permille = 850;
+    o->p.members = 3;
     o->seed = 1;
     o->epochs = 30;
     o->lr = 0.2f;
@@ -223,10 +225,11 @@ static bool word_byte(unsigned char c)
            c >= 0x80;
 }
 
-/* text with words replaced by substitutes (each with probability prob), words joined by
- * single spaces, into *buf (grown as needed). Whether anything was replaced. */
-static bool augment(const char *text, const struct enc_subst *s, float prob, uint64_t *rng,
-                    char **buf, size_t *cap)
+/* text with words replaced by substitutes (each with probability prob) and the words not
+ * replaced dropped (each with probability drop), words joined by single spaces, into *buf
+ * (grown as needed). Whether anything was replaced or dropped. */
+static bool augment(const char *text, const struct enc_subst *s, float prob, float drop,
+                    uint64_t *rng, char **buf, size_t *cap)
 {
     const unsigned char *t = (const unsigned char *)text;
     char word[128];
@@ -251,6 +254,9 @@ static bool augment(const char *text, const struct enc_subst *s, float prob, uin
         if (subs && n > 0 && uniform(rng) < prob) {
             out = subs[below(rng, (uint32_t)n)];
             changed = true;
+        } else if (drop > 0.0f && uniform(rng) < drop) {
+            changed = true;
+            continue;
         }
         size_t ol = strlen(out);
         if (len + ol + 2 > *cap) {
@@ -279,6 +285,7 @@ static bool augment(const char *text, const struct enc_subst *s, float prob, uin
 struct trainer {
     const struct enc_train_opts *o;
     struct enc_model *m;
+    float *emb, *w, *b;      /* the member being trained: its part of m's arrays */
     int classes;
     float *proto;            /* [classes][odim] */
     float *x, *h, *e, *de, *dx, *dz, *cosv, *pn;
@@ -307,7 +314,7 @@ static float step(struct trainer *t, const struct feats *fs, int label, float lr
         return 0.0f;
     memset(x, 0, dim * sizeof(float));
     for (size_t i = 0; i < fs->n; i++) {
-        const float *row = m->emb + (size_t)fs->f[i].bucket * dim;
+        const float *row = t->emb + (size_t)fs->f[i].bucket * dim;
         float a = fs->f[i].weight;
         for (size_t d = 0; d < dim; d++)
             x[d] += a * row[d];
@@ -317,7 +324,7 @@ static float step(struct trainer *t, const struct feats *fs, int label, float lr
         x[d] *= inv_total;
     if (m->p.out_dim) {
         for (size_t k = 0; k < odim; k++)
-            h[k] = tanh_f(aios_dot_f32(m->w + k * dim, x, dim) + m->b[k]);
+            h[k] = tanh_f(aios_dot_f32(t->w + k * dim, x, dim) + t->b[k]);
     } else {
         memcpy(h, x, dim * sizeof(float));
     }
@@ -377,19 +384,19 @@ static float step(struct trainer *t, const struct feats *fs, int label, float lr
             dz[k] = dh[k] * (1.0f - h[k] * h[k]);
         memset(dx, 0, dim * sizeof(float));
         for (size_t k = 0; k < odim; k++) {
-            float *wr = m->w + k * dim;
+            float *wr = t->w + k * dim;
             float g = dz[k];
             for (size_t d = 0; d < dim; d++)
                 dx[d] += g * wr[d];
             for (size_t d = 0; d < dim; d++)
                 wr[d] -= lr * g * x[d];
-            m->b[k] -= lr * g;
+            t->b[k] -= lr * g;
         }
     } else {
         memcpy(dx, dh, dim * sizeof(float));
     }
     for (size_t i = 0; i < fs->n; i++) {
-        float *row = m->emb + (size_t)fs->f[i].bucket * dim;
+        float *row = t->emb + (size_t)fs->f[i].bucket * dim;
         float a = lr * fs->f[i].weight * inv_total;
         for (size_t d = 0; d < dim; d++)
             row[d] -= a * dx[d];
@@ -434,9 +441,10 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
     t.odim = o->p.out_dim ? o->p.out_dim : o->p.dim;
     size_t rows = (size_t)o->p.buckets * t.dim;
     size_t big = t.odim > (size_t)classes ? t.odim : (size_t)classes;
-    m->emb = malloc(rows * sizeof(float));
-    m->w = calloc((size_t)t.odim * t.dim + 1, sizeof(float));
-    m->b = calloc(t.odim + 1, sizeof(float));
+    size_t members = o->p.members;
+    m->emb = malloc(members * rows * sizeof(float));
+    m->w = calloc(members * t.odim * t.dim + 1, sizeof(float));
+    m->b = calloc(members * t.odim + 1, sizeof(float));
     t.proto = malloc((size_t)classes * t.odim * sizeof(float));
     t.x = calloc(t.dim, sizeof(float));
     t.dx = calloc(t.dim, sizeof(float));
@@ -458,61 +466,72 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
         return -1;
     }
 
-    /* Initialisation: E ~ U(-init, init) (0: zeros, so a bucket no training sentence
-     * touches adds nothing), W ~ U(+-sqrt(6 / (dim + out_dim))) (Glorot), b = 0,
-     * prototypes ~ U(-1, 1). */
-    for (size_t i = 0; i < rows; i++)
-        m->emb[i] = o->init > 0.0f ? (2.0f * uniform(&rng) - 1.0f) * o->init : 0.0f;
-    if (o->p.out_dim) {
-        float a = aios_sqrtf(6.0f / (float)(t.dim + t.odim));
-        for (size_t i = 0; i < t.odim * t.dim; i++)
-            m->w[i] = (2.0f * uniform(&rng) - 1.0f) * a;
-        for (size_t k = 0; k < t.odim; k++)
-            m->b[k] = (2.0f * uniform(&rng) - 1.0f) * 0.1f;
-    }
-    for (size_t i = 0; i < (size_t)classes * t.odim; i++)
-        t.proto[i] = 2.0f * uniform(&rng) - 1.0f;
+    /* The members one after the other, each with its own hash seed, initialisation and
+     * shuffles, from the one generator. */
+    for (uint32_t mb = 0; mb < members; mb++) {
+        struct aios_encoder_params fp = o->p;
+        fp.seed += mb;
+        t.emb = m->emb + mb * rows;
+        t.w = m->w + mb * t.odim * t.dim;
+        t.b = m->b + mb * t.odim;
+        /* Initialisation: E ~ U(-init, init) (0: zeros, so a bucket no training sentence
+         * touches adds nothing), W ~ U(+-sqrt(6 / (dim + out_dim))) (Glorot), b = 0,
+         * prototypes ~ U(-1, 1). Fresh for each member. */
+        for (size_t i = 0; i < rows; i++)
+            t.emb[i] = o->init > 0.0f ? (2.0f * uniform(&rng) - 1.0f) * o->init : 0.0f;
+        if (o->p.out_dim) {
+            float a = aios_sqrtf(6.0f / (float)(t.dim + t.odim));
+            for (size_t i = 0; i < t.odim * t.dim; i++)
+                t.w[i] = (2.0f * uniform(&rng) - 1.0f) * a;
+            for (size_t k = 0; k < t.odim; k++)
+                t.b[k] = (2.0f * uniform(&rng) - 1.0f) * 0.1f;
+        }
+        for (size_t i = 0; i < (size_t)classes * t.odim; i++)
+            t.proto[i] = 2.0f * uniform(&rng) - 1.0f;
 
-    for (size_t i = 0; i < n; i++)
-        featurize(&o->p, ex[i].text, &orig[i]);
-
-    size_t total_steps = (size_t)o->epochs * n * (size_t)(1 + (subst ? o->aug_copies : 0));
-    size_t done = 0;
-    clock_t t0 = clock();
-    for (int ep = 0; ep < o->epochs; ep++) {
-        double loss = 0.0;
-        size_t seen = 0, right = 0;
         for (size_t i = 0; i < n; i++)
-            order[i] = i;
-        for (size_t i = n; i > 1; i--) {
-            size_t j = below(&rng, (uint32_t)i);
-            size_t tmp = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = tmp;
-        }
-        for (size_t k = 0; k < n; k++) {
-            size_t i = order[k];
-            int ok;
-            float lr = o->lr * (1.0f - (float)done / (float)total_steps);
-            loss += step(&t, &orig[i], ex[i].label, lr, &ok);
-            right += (size_t)ok;
-            seen++;
-            done++;
-            for (int a = 0; subst && a < o->aug_copies; a++) {
-                lr = o->lr * (1.0f - (float)done / (float)total_steps);
-                done++;
-                if (!augment(ex[i].text, subst, o->aug_prob, &rng, &buf, &bufcap))
-                    continue;
-                featurize(&o->p, buf, &var);
-                loss += step(&t, &var, ex[i].label, lr, &ok);
-                seen++;
+            featurize(&fp, ex[i].text, &orig[i]);
+
+        size_t total_steps = (size_t)o->epochs * n * (size_t)(1 + (subst ? o->aug_copies : 0));
+        size_t done = 0;
+        clock_t t0 = clock();
+        for (int ep = 0; ep < o->epochs; ep++) {
+            double loss = 0.0;
+            size_t seen = 0, right = 0;
+            for (size_t i = 0; i < n; i++)
+                order[i] = i;
+            for (size_t i = n; i > 1; i--) {
+                size_t j = below(&rng, (uint32_t)i);
+                size_t tmp = order[i - 1];
+                order[i - 1] = order[j];
+                order[j] = tmp;
             }
+            for (size_t k = 0; k < n; k++) {
+                size_t i = order[k];
+                int ok;
+                float lr = o->lr * (1.0f - (float)done / (float)total_steps);
+                loss += step(&t, &orig[i], ex[i].label, lr, &ok);
+                right += (size_t)ok;
+                seen++;
+                done++;
+                for (int a = 0; subst && a < o->aug_copies; a++) {
+                    lr = o->lr * (1.0f - (float)done / (float)total_steps);
+                    done++;
+                    if (!augment(ex[i].text, subst, o->aug_prob, o->aug_drop, &rng, &buf,
+                                 &bufcap))
+                        continue;
+                    featurize(&fp, buf, &var);
+                    loss += step(&t, &var, ex[i].label, lr, &ok);
+                    seen++;
+                }
+            }
+            if (o->verbose)
+                fprintf(stderr, "train: member %u/%u  epoch %2d/%d  loss %.4f  "
+                        "train accuracy %.1f%%  %.1f s\n", (unsigned)mb + 1, (unsigned)members,
+                        ep + 1, o->epochs, seen ? loss / (double)seen : 0.0,
+                        100.0 * (double)right / (double)n,
+                        (double)(clock() - t0) / CLOCKS_PER_SEC);
         }
-        if (o->verbose)
-            fprintf(stderr, "train: epoch %2d/%d  loss %.4f  train accuracy %.1f%%  %.1f s\n",
-                    ep + 1, o->epochs, seen ? loss / (double)seen : 0.0,
-                    100.0 * (double)right / (double)n,
-                    (double)(clock() - t0) / CLOCKS_PER_SEC);
     }
 
     for (size_t i = 0; i < n; i++)

@@ -8,9 +8,14 @@
  * others' by a margin, which is what nearest-neighbour search over example embeddings
  * needs. Plain SGD, one example at a time, learning rate decaying linearly to 0.
  *
+ * Ensemble: p.members encoders are trained independently, one after the other, member i
+ * with hash seed p.seed + i and its own initialisation, shuffles and augmentation draws
+ * (one generator runs through all of them); the file holds them all (encoder.h).
+ *
  * Augmentation: each epoch, every example is also seen as `aug_copies` variants in which
  * each word that has substitutes (a table built from WordNet by the caller) is replaced,
- * with probability aug_prob, by one of them drawn at random.
+ * with probability aug_prob, by one of them drawn at random, and each word not replaced is
+ * dropped with probability aug_drop (word dropout).
  *
  * Deterministic: one thread, a seeded generator (splitmix64) for initialisation,
  * shuffling and augmentation, and every sum in a fixed order: the same inputs and seed
@@ -46,6 +51,7 @@ struct enc_train_opts {
     float scale, margin;  /* AM-softmax s and m */
     int aug_copies;
     float aug_prob;
+    float aug_drop;       /* drop each word not replaced with this probability (0: none) */
     float init;           /* E ~ U(-init, init); 0 = zeros */
     int verbose;          /* a progress line per epoch on stderr */
 };
@@ -55,9 +61,9 @@ void enc_train_defaults(struct enc_train_opts *o);
 
 struct enc_model {
     struct aios_encoder_params p;
-    float *emb;           /* [buckets][dim] */
-    float *w;             /* [out_dim][dim] */
-    float *b;             /* [out_dim] */
+    float *emb;           /* [members][buckets][dim] */
+    float *w;             /* [members][out_dim][dim] */
+    float *b;             /* [members][out_dim] */
 };
 
 /* Train on n examples of `classes` intents (subst may be NULL). 0, or -1 with the reason

@@ -194,16 +194,31 @@ static int check_params(const struct aios_encoder_params *p, int encoding, char 
     if (p->flags & ~(uint32_t)AIOS_ENC_F_ALL)
         return kfail(err, errlen, AIOS_EINVAL, "encoder: unknown flags 0x%x",
                      (unsigned)p->flags);
+    if (p->members < 1 || p->members > AIOS_ENC_MAX_MEMBERS ||
+        p->members * (p->out_dim ? p->out_dim : p->dim) > AIOS_ENC_MAX_DIM)
+        return kfail(err, errlen, AIOS_EINVAL,
+                     "encoder: %u members out of range (1..%u, at most %u values in all)",
+                     (unsigned)p->members, AIOS_ENC_MAX_MEMBERS, AIOS_ENC_MAX_DIM);
     return AIOS_OK;
 }
 
-/* Body size of a checked p: at most 2^24 * 1024 * 4 + 1024 * 1028 * 4 bytes, no overflow. */
-static uint64_t body_size(const struct aios_encoder_params *p, int encoding)
+/* Bytes of one member's table, and of one member, for a checked p: at most
+ * 2^24 * 1024 * 4 + 1024 * 1028 * 4, times 8 members for the body: no overflow. */
+static uint64_t table_size(const struct aios_encoder_params *p, int encoding)
 {
     uint64_t rows = (uint64_t)p->buckets * p->dim;
-    uint64_t table = encoding == AIOS_ENC_FP32 ? rows * 4 : rows + (uint64_t)p->buckets * 4;
 
-    return table + ((uint64_t)p->out_dim * p->dim + p->out_dim) * 4;
+    return encoding == AIOS_ENC_FP32 ? rows * 4 : rows + (uint64_t)p->buckets * 4;
+}
+
+static uint64_t member_size(const struct aios_encoder_params *p, int encoding)
+{
+    return table_size(p, encoding) + ((uint64_t)p->out_dim * p->dim + p->out_dim) * 4;
+}
+
+static uint64_t body_size(const struct aios_encoder_params *p, int encoding)
+{
+    return member_size(p, encoding) * p->members;
 }
 
 size_t aios_encoder_file_size(const struct aios_encoder_params *p, int encoding, char *err,
@@ -252,6 +267,7 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
     p.maxn = rd32(h + 36);
     p.flags = rd32(h + 40);
     p.word_permille = rd32(h + 44);
+    p.members = rd32(h + 88);
     if (encoding > AIOS_ENC_INT8)
         return kfail(err, errlen, AIOS_EINVAL, "encoder: unknown encoding %u",
                      (unsigned)encoding);
@@ -259,7 +275,7 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
     if (rc != AIOS_OK)
         return rc;
     bool zeros = true;
-    for (unsigned i = 88; i < AIOS_ENC_HEADER_SIZE; i++)
+    for (unsigned i = 92; i < AIOS_ENC_HEADER_SIZE; i++)
         zeros = zeros && h[i] == 0;
     if (!zeros)
         return kfail(err, errlen, AIOS_EINVAL, "encoder: reserved header bytes not zero");
@@ -283,16 +299,19 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
     size_t rows = (size_t)p.buckets * p.dim;
     enc->p = p;
     enc->encoding = (int)encoding;
-    if (encoding == AIOS_ENC_FP32) {
-        enc->emb = (const float *)(const void *)body;
-        body += rows * 4;
-    } else {
-        enc->qemb = (const int8_t *)(const void *)body;
-        enc->qscale = (const float *)(const void *)(body + rows);
-        body += rows + (size_t)p.buckets * 4;
+    for (uint32_t i = 0; i < p.members; i++) {
+        struct aios_encoder_member *m = &enc->m[i];
+        if (encoding == AIOS_ENC_FP32) {
+            m->emb = (const float *)(const void *)body;
+        } else {
+            m->qemb = (const int8_t *)(const void *)body;
+            m->qscale = (const float *)(const void *)(body + rows);
+        }
+        body += table_size(&p, (int)encoding);
+        m->w = (const float *)(const void *)body;
+        m->b = m->w + (size_t)p.out_dim * p.dim;
+        body += ((size_t)p.out_dim * p.dim + p.out_dim) * 4;
     }
-    enc->w = (const float *)(const void *)body;
-    enc->b = enc->w + (size_t)p.out_dim * p.dim;
     return AIOS_OK;
 }
 
@@ -326,26 +345,31 @@ int aios_encoder_write(void *out, size_t size, const struct aios_encoder_params 
     wr32(h + 36, p->maxn);
     wr32(h + 40, p->flags);
     wr32(h + 44, p->word_permille);
+    wr32(h + 88, p->members);
     uint64_t body = (uint64_t)(want - AIOS_ENC_HEADER_SIZE);
     wr32(h + 48, (uint32_t)body);
     wr32(h + 52, (uint32_t)(body >> 32));
 
     unsigned char *o = h + AIOS_ENC_HEADER_SIZE;
-    size_t rows = (size_t)p->buckets * p->dim;
-    if (encoding == AIOS_ENC_FP32) {
-        memcpy(o, emb, rows * 4);
-        o += rows * 4;
-    } else {
-        int8_t *q = (int8_t *)(void *)o;
-        float *s = (float *)(void *)(o + rows);
-        for (size_t r = 0; r < p->buckets; r++)
-            aios_quantize_q8(q + r * p->dim, s + r, emb + r * p->dim, p->dim, p->dim);
-        o += rows + (size_t)p->buckets * 4;
-    }
-    if (p->out_dim) {
-        memcpy(o, w, (size_t)p->out_dim * p->dim * 4);
-        o += (size_t)p->out_dim * p->dim * 4;
-        memcpy(o, b, (size_t)p->out_dim * 4);
+    size_t rows = (size_t)p->buckets * p->dim, wsize = (size_t)p->out_dim * p->dim;
+    for (uint32_t i = 0; i < p->members; i++) {
+        const float *e = emb + i * rows;
+        if (encoding == AIOS_ENC_FP32) {
+            memcpy(o, e, rows * 4);
+            o += rows * 4;
+        } else {
+            int8_t *q = (int8_t *)(void *)o;
+            float *s = (float *)(void *)(o + rows);
+            for (size_t r = 0; r < p->buckets; r++)
+                aios_quantize_q8(q + r * p->dim, s + r, e + r * p->dim, p->dim, p->dim);
+            o += rows + (size_t)p->buckets * 4;
+        }
+        if (p->out_dim) {
+            memcpy(o, w + i * wsize, wsize * 4);
+            o += wsize * 4;
+            memcpy(o, b + (size_t)i * p->out_dim, (size_t)p->out_dim * 4);
+            o += (size_t)p->out_dim * 4;
+        }
     }
     sha256(h + AIOS_ENC_HEADER_SIZE, (size_t)body, h + 56);
     return AIOS_OK;
@@ -353,24 +377,31 @@ int aios_encoder_write(void *out, size_t size, const struct aios_encoder_params 
 
 /* ---------------------------------------------------------------- embedding */
 
-size_t aios_encoder_dim(const struct aios_encoder *enc)
+/* One member's vector length. */
+static size_t member_dim(const struct aios_encoder *enc)
 {
     return enc->p.out_dim ? enc->p.out_dim : enc->p.dim;
 }
 
+size_t aios_encoder_dim(const struct aios_encoder *enc)
+{
+    return enc->p.members * member_dim(enc);
+}
+
 struct embed_ctx {
     const struct aios_encoder *enc;
+    const struct aios_encoder_member *e;
     float *acc;
 };
 
 static void add_row(void *arg, uint32_t bucket, float weight)
 {
     const struct embed_ctx *c = arg;
-    const struct aios_encoder *e = c->enc;
-    size_t dim = e->p.dim;
+    const struct aios_encoder_member *e = c->e;
+    size_t dim = c->enc->p.dim;
     float *acc = c->acc;
 
-    if (e->encoding == AIOS_ENC_FP32) {
+    if (c->enc->encoding == AIOS_ENC_FP32) {
         const float *row = e->emb + (size_t)bucket * dim;
         for (size_t d = 0; d < dim; d++)
             acc[d] += weight * row[d];
@@ -396,42 +427,62 @@ float aios_encoder_cosine(const float *a, const float *b, size_t n)
     return aios_dot_f32(a, b, n);
 }
 
-int aios_encoder_embed(const struct aios_encoder *enc, const char *text, float *out,
-                       struct aios_arena *scratch)
+/* Member i's unit vector (or zeros) into out[0..member_dim); whether it is non-zero. */
+static bool embed_member(const struct aios_encoder *enc, uint32_t i, const char *text,
+                         float *x, float *h, float *out)
 {
-    if (!enc || !text || !out || !scratch || (!enc->emb && !enc->qemb))
-        return AIOS_EINVAL;
+    size_t dim = enc->p.dim, odim = member_dim(enc);
+    struct aios_encoder_params p = enc->p;
+    struct embed_ctx c = { .enc = enc, .e = &enc->m[i], .acc = x };
 
-    size_t mark = aios_arena_mark(scratch);
-    size_t dim = enc->p.dim, odim = aios_encoder_dim(enc);
-    float *x = aios_arena_alloc(scratch, dim * sizeof(float), 16);
-    float *h = enc->p.out_dim ? aios_arena_alloc(scratch, odim * sizeof(float), 16) : x;
-    if (!x || !h) {
-        aios_arena_reset(scratch, mark);
-        return AIOS_ENOMEM;
-    }
-
-    struct embed_ctx c = { .enc = enc, .acc = x };
-    float total = aios_encoder_featurize(&enc->p, text, add_row, &c);
+    p.seed += i;
+    memset(x, 0, dim * sizeof(float));
+    float total = aios_encoder_featurize(&p, text, add_row, &c);
     if (total == 0.0f) {
         memset(out, 0, odim * sizeof(float));
-        aios_arena_reset(scratch, mark);
-        return AIOS_OK;
+        return false;
     }
     float inv = 1.0f / total;
     for (size_t d = 0; d < dim; d++)
         x[d] *= inv;
     if (enc->p.out_dim)
         for (size_t o = 0; o < odim; o++)
-            h[o] = tanh_f(aios_dot_f32(enc->w + o * dim, x, dim) + enc->b[o]);
+            h[o] = tanh_f(aios_dot_f32(c.e->w + o * dim, x, dim) + c.e->b[o]);
 
     float n2 = aios_dot_f32(h, h, odim);
-    if (n2 > 0.0f) {
-        float scale = 1.0f / aios_sqrtf(n2);
-        for (size_t o = 0; o < odim; o++)
-            out[o] = h[o] * scale;
-    } else {
+    if (!(n2 > 0.0f)) {
         memset(out, 0, odim * sizeof(float));
+        return false;
+    }
+    float scale = 1.0f / aios_sqrtf(n2);
+    for (size_t o = 0; o < odim; o++)
+        out[o] = h[o] * scale;
+    return true;
+}
+
+int aios_encoder_embed(const struct aios_encoder *enc, const char *text, float *out,
+                       struct aios_arena *scratch)
+{
+    if (!enc || !text || !out || !scratch || (!enc->m[0].emb && !enc->m[0].qemb))
+        return AIOS_EINVAL;
+
+    size_t mark = aios_arena_mark(scratch);
+    size_t dim = enc->p.dim, odim = member_dim(enc);
+    float *x = aios_arena_alloc(scratch, dim * sizeof(float), 16);
+    float *h = enc->p.out_dim ? aios_arena_alloc(scratch, odim * sizeof(float), 16) : x;
+    if (!x || !h) {
+        aios_arena_reset(scratch, mark);
+        return AIOS_ENOMEM;
+    }
+    /* The members' unit vectors side by side, each scaled by 1/sqrt(how many are not
+     * zero): unit length in all (exactly the member's vector for one member). */
+    uint32_t nonzero = 0;
+    for (uint32_t i = 0; i < enc->p.members; i++)
+        nonzero += embed_member(enc, i, text, x, h, out + i * odim);
+    if (nonzero > 1) {
+        float scale = 1.0f / aios_sqrtf((float)nonzero);
+        for (size_t o = 0; o < enc->p.members * odim; o++)
+            out[o] *= scale;
     }
     aios_arena_reset(scratch, mark);
     return AIOS_OK;

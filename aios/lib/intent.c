@@ -14,7 +14,8 @@
 #define SHARPNESS      12.0f    /* how much nearer neighbours outvote farther ones */
 #define MIN_SIMILARITY 0.30f    /* below this for the nearest example: not understood */
 #define RECALL_MIN_ALONE 0.90f  /* a fact sharing no content word must be this similar */
-#define UNKNOWN_SIMILARITY 0.95f  /* this close to the encoder's answer for nonsense: none */
+#define UNKNOWN_SIMILARITY 0.95f  /* this close to the encoder's answer for nonsense (in most
+                                   * members): none */
 #define UNKNOWN_PROBE  "qxzjw"   /* nonsense: what the encoder gives text it cannot read */
 #define MAX_WORDS      64
 #define WORD_MAX       48
@@ -511,6 +512,26 @@ int aios_intent_init(struct aios_intent_engine *e, const struct aios_encoder *en
     return AIOS_OK;
 }
 
+/* Whether v (an embedding) is where the encoder puts text it cannot read: within
+ * UNKNOWN_SIMILARITY of the nonsense probe for most of the encoder's members. Each member
+ * decides on its own part of the vector (a member's part is its unit vector over
+ * sqrt(members), so its cosine is members times the part's dot product): one member whose
+ * hashed features happen to collide with trained ones cannot make nonsense look like
+ * something. */
+static bool looks_unknown(const struct aios_intent_engine *e, const float *v)
+{
+    uint32_t members = e->enc->p.members, near = 0;
+    size_t part = e->dim / members;
+
+    for (uint32_t i = 0; i < members; i++) {
+        float c = (float)members * aios_encoder_cosine(v + i * part, e->unknown + i * part, part);
+
+        if (c >= UNKNOWN_SIMILARITY)
+            near++;
+    }
+    return 2 * near > members;
+}
+
 int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char *intent,
                       char *err, size_t errlen)
 {
@@ -531,7 +552,7 @@ int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char
         return kfail(err, errlen, AIOS_ENOMEM, "learn: out of memory");
     rc = aios_encoder_embed(e->enc, text, v, e->arena);
     if (!rc && (aios_encoder_cosine(v, v, e->dim) == 0.0f ||
-                aios_encoder_cosine(v, e->unknown, e->dim) >= UNKNOWN_SIMILARITY))
+                looks_unknown(e, v)))
         rc = kfail(err, errlen, AIOS_EINVAL, "learn: the encoder cannot read \"%s\"", text);
     else if (!rc) {
         e->example_intent[e->nexamples] = (uint8_t)index;
@@ -823,7 +844,7 @@ int aios_intent_understand(struct aios_intent_engine *e, const char *text,
     }
     /* Text the encoder cannot read at all ("zzqx vlorp") lands where it puts every such
      * text, wherever the nearest example happens to be: that means nothing. */
-    nonsense = rk.best >= 0 && aios_encoder_cosine(q, e->unknown, e->dim) >= UNKNOWN_SIMILARITY;
+    nonsense = rk.best >= 0 && looks_unknown(e, q);
     if (follow_up(e, text, &ws, out)) {
         /* the previous intent, with the value this sentence names */
     } else if (rk.best < 0 || rk.nearest < MIN_SIMILARITY || rk.confidence < e->threshold ||

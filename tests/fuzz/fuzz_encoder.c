@@ -118,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.flags = byte_at(d, n, 7) & AIOS_ENC_F_ALL;
         p.seed = (uint32_t)byte_at(d, n, 8) << 8 | byte_at(d, n, 9);
         p.word_permille = byte_at(d, n, 10) % 2u ? 0 : (uint32_t)byte_at(d, n, 11) * 1000u / 255u;
+        p.members = 1u + byte_at(d, n, 12) % 3u;
         size_t fsize = aios_encoder_file_size(&p, encoding, NULL, 0);
         if (fsize == 0 || fsize > AIOS_ENC_HEADER_SIZE + MAX_BODY)
             abort();   /* every shape chosen here is valid and small */
@@ -137,8 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put32(f + 40, p.flags);
         put32(f + 44, p.word_permille);
         put32(f + 48, (uint32_t)(fsize - AIOS_ENC_HEADER_SIZE));
+        put32(f + 88, p.members);
         for (size_t i = AIOS_ENC_HEADER_SIZE; i < fsize; i++)
-            f[i] = n > 12 ? d[12 + (i - AIOS_ENC_HEADER_SIZE) % (n - 12)] : 0;
+            f[i] = n > 13 ? d[13 + (i - AIOS_ENC_HEADER_SIZE) % (n - 13)] : 0;
         sha256(f + AIOS_ENC_HEADER_SIZE, fsize - AIOS_ENC_HEADER_SIZE, f + 56);
         try_load(f, fsize, true, d, n);
         free(f);

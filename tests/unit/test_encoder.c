@@ -9,14 +9,15 @@
  *
  * The loader: a valid file loads; a file truncated at many lengths, with a bad magic,
  * version, header size, encoding, bucket count, dim, out_dim, n-gram range, flags,
- * word weight, reserved bytes, body size, trailing data, a corrupt body (checksum) or at a misaligned
- * address is refused with AIOS_EINVAL and a message naming the problem.
+ * word weight, member count, reserved bytes, body size, trailing data, a corrupt body
+ * (checksum) or at a misaligned address is refused with AIOS_EINVAL and a message naming
+ * the problem.
  *
  * Embedding: deterministic to the bit, unit length, the documented formula on a
- * hand-made file, int8 within cosine 0.99 of fp32 (measured: >= 0.999), case and
- * punctuation ignored, digit runs folded, empty and punctuation-only text give the zero
- * vector, very long text, non-ASCII and malformed UTF-8 are fine, a too-small scratch
- * arena gives AIOS_ENOMEM and every call hands its scratch back.
+ * hand-made file (one member and two), int8 within cosine 0.99 of fp32 (measured:
+ * >= 0.999), case and punctuation ignored, digit runs folded, empty and punctuation-only
+ * text give the zero vector, very long text, non-ASCII and malformed UTF-8 are fine, a
+ * too-small scratch arena gives AIOS_ENOMEM and every call hands its scratch back.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -44,6 +45,8 @@ static const struct enc_example corpus[] = {
     { "is the disk full", 2 },              { "show the partitions", 2 },
 };
 #define N_CORPUS (sizeof(corpus) / sizeof(corpus[0]))
+/* The small encoders' vectors: two members of 24. */
+#define EDIM 48
 
 static void small_opts(struct enc_train_opts *o, uint64_t seed)
 {
@@ -51,6 +54,8 @@ static void small_opts(struct enc_train_opts *o, uint64_t seed)
     o->p.buckets = 4096;
     o->p.dim = 32;
     o->p.out_dim = 24;
+    o->p.members = 2;
+    o->aug_drop = 0.3f;   /* word dropout too, so the deterministic tests cover it */
     o->epochs = 15;
     o->seed = seed;
 }
@@ -148,11 +153,11 @@ static void test_training_separates_intents(void **state)
     unsigned char *f = train_file(3, AIOS_ENC_FP32, &size);
     struct aios_encoder e;
     char err[128];
-    float v[N_CORPUS][24];
+    float v[N_CORPUS][EDIM];
 
     (void)state;
     assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
-    assert_int_equal(aios_encoder_dim(&e), 24);
+    assert_int_equal(aios_encoder_dim(&e), EDIM);
     for (size_t i = 0; i < N_CORPUS; i++)
         embed(&e, corpus[i].text, v[i]);
     /* Leave-one-out nearest neighbour over the training sentences. */
@@ -160,7 +165,8 @@ static void test_training_separates_intents(void **state)
     for (size_t i = 0; i < N_CORPUS; i++) {
         size_t best = i == 0 ? 1 : 0;
         for (size_t j = 0; j < N_CORPUS; j++)
-            if (j != i && aios_encoder_cosine(v[i], v[j], 24) > aios_encoder_cosine(v[i], v[best], 24))
+            if (j != i &&
+                aios_encoder_cosine(v[i], v[j], EDIM) > aios_encoder_cosine(v[i], v[best], EDIM))
                 best = j;
         right += corpus[best].label == corpus[i].label;
     }
@@ -235,8 +241,8 @@ static void test_loader_refusals(void **state)
 
     struct { size_t off; uint32_t value; const char *what; } cases[] = {
         { 0, 0x12345678, "bad magic" },
-        { 4, 2, "version 2" },
-        { 4, 0, "version 0" },
+        { 4, 1, "version 1" },
+        { 4, 3, "version 3" },
         { 8, 64, "header size" },
         { 12, 2, "encoding" },
         { 16, 0, "buckets" },
@@ -256,6 +262,10 @@ static void test_loader_refusals(void **state)
         { 44, 1001, "word weight" },
         { 48, 12, "body bytes" },
         { 52, 1, "body bytes" },
+        { 88, 0, "members" },
+        { 88, 9, "members" },
+        { 88, 1, "body bytes" },
+        { 24, 1024, "members" },      /* 2 x 1024 values */
         { 100, 1, "reserved" },
         { 124, 0xff, "reserved" },
     };
@@ -281,7 +291,8 @@ static void test_loader_refusals(void **state)
 
 static void test_writer_refusals(void **state)
 {
-    struct aios_encoder_params p = { .buckets = 8, .dim = 4, .out_dim = 0, .flags = AIOS_ENC_F_WORDS };
+    struct aios_encoder_params p = { .buckets = 8, .dim = 4, .out_dim = 0,
+                                     .flags = AIOS_ENC_F_WORDS, .members = 1 };
     float emb[32] = { 0 };
     char err[128];
     _Alignas(16) unsigned char out[512];
@@ -296,6 +307,13 @@ static void test_writer_refusals(void **state)
     p.dim = 5;
     assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "dim 5"));
+    p.dim = 4;
+    p.members = 0;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "members"));
+    p.members = 3;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)),
+                     AIOS_ENC_HEADER_SIZE + 3 * 8 * 4 * 4);
 }
 
 /* ---------------------------------------------------------------- embedding */
@@ -317,8 +335,8 @@ static void grab(void *ctx, uint32_t bucket, float weight)
 static void test_formula(void **state)
 {
     struct aios_encoder_params p = { .buckets = 97, .dim = 8, .out_dim = 0, .seed = 5,
-                                     .flags = AIOS_ENC_F_WORDS };
-    float emb[97 * 8];
+                                     .flags = AIOS_ENC_F_WORDS, .members = 1 };
+    float emb[2 * 97 * 8];
     char err[128];
     size_t n = aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err));
     unsigned char *f = aligned_alloc(16, (n + 15) & ~(size_t)15);
@@ -345,6 +363,35 @@ static void test_formula(void **state)
     }
     for (int d = 0; d < 8; d++)
         assert_true(fabsf(out[d] - x[d] / sqrtf(s)) < 1e-6f);
+
+    /* Two members, the second's E[r][d] = r - d, hashing with seed 6: their unit vectors
+     * side by side, over sqrt(2). */
+    for (int r = 0; r < 97; r++)
+        for (int d = 0; d < 8; d++)
+            emb[97 * 8 + r * 8 + d] = (float)(r - d);
+    p.members = 2;
+    size_t n2 = aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err));
+    unsigned char *f2 = aligned_alloc(16, (n2 + 15) & ~(size_t)15);
+    float out2[16], y[8], t = 0.0f;
+    struct aios_encoder_params p1 = p;
+    struct grab g1 = { .n = 0 };
+    assert_int_equal(aios_encoder_write(f2, n2, &p, AIOS_ENC_FP32, emb, NULL, NULL, err,
+                                        sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_load(&e, f2, n2, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_dim(&e), 16);
+    embed(&e, "Alpha, beta!", out2);
+    p1.seed = 6;
+    aios_encoder_featurize(&p1, "Alpha, beta!", grab, &g1);
+    for (int d = 0; d < 8; d++) {
+        y[d] = ((float)g1.bucket[0] - (float)d + (float)g1.bucket[1] - (float)d) / 2.0f;
+        t += y[d] * y[d];
+    }
+    for (int d = 0; d < 8; d++) {
+        assert_true(fabsf(out2[d] - x[d] / sqrtf(s) / sqrtf(2.0f)) < 1e-6f);
+        assert_true(fabsf(out2[8 + d] - y[d] / sqrtf(t) / sqrtf(2.0f)) < 1e-6f);
+    }
+    free(f2);
+    p.members = 1;
 
     /* With bigrams and n-grams: counts and weights as documented. */
     p.flags = AIOS_ENC_F_ALL;
@@ -402,7 +449,7 @@ static void test_embed_properties(void **state)
     unsigned char *i8 = train_file(2, AIOS_ENC_INT8, &i8_size);
     struct aios_encoder ef, eq;
     char err[128];
-    float a[24], b[24];
+    float a[EDIM], b[EDIM];
     static const char *const texts[] = {
         "delete notes.txt", "set a timer for 10 minutes", "what is the cpu temperature",
         "wipe ideas.txt", "how hot is it", "something else entirely", "x",
@@ -418,10 +465,10 @@ static void test_embed_properties(void **state)
         embed(&ef, texts[i], a);
         embed(&ef, texts[i], b);
         assert_memory_equal(a, b, sizeof(a));                    /* deterministic */
-        assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);          /* unit length */
+        assert_true(fabsf(norm(a, EDIM) - 1.0f) < 1e-5f);          /* unit length */
         embed(&eq, texts[i], b);
-        assert_true(fabsf(norm(b, 24) - 1.0f) < 1e-5f);
-        float c = aios_encoder_cosine(a, b, 24);
+        assert_true(fabsf(norm(b, EDIM) - 1.0f) < 1e-5f);
+        float c = aios_encoder_cosine(a, b, EDIM);
         if (c < worst)
             worst = c;
     }
@@ -432,7 +479,7 @@ static void test_embed_properties(void **state)
     static const char *const empty[] = { "", " ", "?!.,;:-- ...", "\t\n" };
     for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
         embed(&ef, empty[i], a);
-        assert_true(norm(a, 24) == 0.0f);
+        assert_true(norm(a, EDIM) == 0.0f);
     }
 
     /* Very long text and a very long word. */
@@ -442,10 +489,10 @@ static void test_embed_properties(void **state)
         big[i] = "delete the file notes.txt now "[i % 30];
     big[len] = '\0';
     embed(&ef, big, a);
-    assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);
+    assert_true(fabsf(norm(a, EDIM) - 1.0f) < 1e-5f);
     memset(big, 'q', len);
     embed(&eq, big, a);
-    assert_true(fabsf(norm(a, 24) - 1.0f) < 1e-5f);
+    assert_true(fabsf(norm(a, EDIM) - 1.0f) < 1e-5f);
     free(big);
 
     /* Too little scratch: ENOMEM, arena unchanged; NULL arguments: EINVAL. */
@@ -467,7 +514,7 @@ static void test_no_dense_layer(void **state)
     struct aios_encoder e;
     char err[128];
     size_t size;
-    float v[32];
+    float v[64];
 
     (void)state;
     small_opts(&o, 4);
@@ -476,9 +523,9 @@ static void test_no_dense_layer(void **state)
     unsigned char *f = enc_model_file(&m, AIOS_ENC_INT8, &size, err, sizeof(err));
     assert_non_null(f);
     assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
-    assert_int_equal(aios_encoder_dim(&e), 32);
+    assert_int_equal(aios_encoder_dim(&e), 64);
     embed(&e, "remove the log", v);
-    assert_true(fabsf(norm(v, 32) - 1.0f) < 1e-5f);
+    assert_true(fabsf(norm(v, 64) - 1.0f) < 1e-5f);
     enc_model_free(&m);
     free(f);
 }

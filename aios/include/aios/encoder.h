@@ -7,8 +7,11 @@
  * word contributes its own hashed bucket and the buckets of its character n-grams
  * (fastText subwords, "<" and ">" marking the word's ends), each adjacent word pair one
  * bigram bucket. x = the weighted mean of those buckets' rows of an embedding table
- * E[buckets][dim]; h = tanh(W x + b) (W[out_dim][dim]); the result is h / |h|. With
- * out_dim 0 there is no dense layer and the result is x / |x|.
+ * E[buckets][dim]; h = tanh(W x + b) (W[out_dim][dim]); the member's result is h / |h|.
+ * With out_dim 0 there is no dense layer and it is x / |x|. A file holds `members`
+ * such encoders of one shape, trained independently (member i hashes with seed + i); the
+ * embedding is their results side by side, scaled to unit length (an ensemble whose
+ * cosine is the mean of the members' cosines).
  *
  * Weights come from tools/aios-train-encoder in one of two encodings of the same file
  * format: fp32 (the trainer's own) or int8 (E as int8 rows, one float scale per row: a
@@ -17,7 +20,7 @@
  * File format (little-endian; the buffer must be 4-byte aligned):
  *     offset  size
  *     0       4    magic 0x636e6561 ("aenc")
- *     4       4    version (1)
+ *     4       4    version (2)
  *     8       4    header size (128)
  *     12      4    encoding: 0 fp32, 1 int8
  *     16      4    buckets          1 .. 2^24
@@ -30,10 +33,12 @@
  *     44      4    word weight      0 .. 1000 (word_permille)
  *     48      8    body size (bytes after the header)
  *     56      32   SHA-256 of the body
- *     88      40   zeros
- *     128          body: fp32: float E[buckets][dim]
+ *     88      4    members          1 .. 8; members * (out_dim or dim) <= 1024
+ *     92      36   zeros
+ *     128          body: for each member, in order:
+ *                        fp32: float E[buckets][dim]
  *                        int8: int8 E[buckets][dim], float scale[buckets]
- *                  then float W[out_dim][dim], float b[out_dim]
+ *                        then float W[out_dim][dim], float b[out_dim]
  * The loader checks every field, the exact size and the checksum, and refuses anything
  * else with AIOS_EINVAL and a one-line reason; weights are not scanned for NaN (a NaN
  * weight gives a NaN vector, never an out-of-bounds access).
@@ -51,11 +56,12 @@
 #include "aios/common.h"
 
 #define AIOS_ENC_MAGIC 0x636e6561u   /* "aenc" read little-endian */
-#define AIOS_ENC_VERSION 1u
+#define AIOS_ENC_VERSION 2u
 #define AIOS_ENC_HEADER_SIZE 128u
 #define AIOS_ENC_MAX_BUCKETS (1u << 24)
 #define AIOS_ENC_MAX_DIM 1024u
 #define AIOS_ENC_MAX_NGRAM 8u
+#define AIOS_ENC_MAX_MEMBERS 8u
 /* Longer words are featurised from their first AIOS_ENC_MAX_WORD bytes. */
 #define AIOS_ENC_MAX_WORD 64u
 
@@ -82,17 +88,21 @@ struct aios_encoder_params {
     uint32_t flags;      /* AIOS_ENC_F_* */
     uint32_t word_permille; /* a word's own bucket's share of the word, in 1/1000 (0: equal
                              * shares with its n-grams, as fastText) */
+    uint32_t members;    /* independent encoders of this shape, 1..AIOS_ENC_MAX_MEMBERS;
+                          * member i featurises with hash seed seed + i */
 };
 
 /* A loaded encoder: points into the caller's buffer, which must outlive it. */
 struct aios_encoder {
     struct aios_encoder_params p;
     int encoding;              /* AIOS_ENC_FP32 or AIOS_ENC_INT8 */
-    const float *emb;          /* fp32: E[buckets][dim] */
-    const int8_t *qemb;        /* int8: E[buckets][dim] */
-    const float *qscale;       /* int8: scale[buckets] */
-    const float *w;            /* W[out_dim][dim] */
-    const float *b;            /* b[out_dim] */
+    struct aios_encoder_member {
+        const float *emb;      /* fp32: E[buckets][dim] */
+        const int8_t *qemb;    /* int8: E[buckets][dim] */
+        const float *qscale;   /* int8: scale[buckets] */
+        const float *w;        /* W[out_dim][dim] */
+        const float *b;        /* b[out_dim] */
+    } m[AIOS_ENC_MAX_MEMBERS];
 };
 
 /* Called once per feature in order: bucket, and its weight in the mean (before the
@@ -100,7 +110,8 @@ struct aios_encoder {
 typedef void (*aios_encoder_feature_fn)(void *ctx, uint32_t bucket, float weight);
 
 /*
- * The features of the NUL-terminated text under p, in the order embedding adds them.
+ * The features of the NUL-terminated text under p (for member i of a file: p with seed +
+ * i), in the order embedding adds them.
  * Words: maximal runs of ASCII letters, ASCII digits and bytes >= 0x80 (so UTF-8
  * letters stay inside words and are hashed as bytes), ASCII upper case lowered; anything
  * else separates words. For each word, in text order: its own bucket and its character
@@ -122,8 +133,8 @@ float aios_encoder_featurize(const struct aios_encoder_params *p, const char *te
 int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, char *err,
                       size_t errlen);
 
-/* The length of the vectors aios_encoder_embed writes (out_dim, or dim without a dense
- * layer). */
+/* The length of the vectors aios_encoder_embed writes: members * (out_dim, or dim
+ * without a dense layer), at most AIOS_ENC_MAX_DIM. */
 size_t aios_encoder_dim(const struct aios_encoder *enc);
 
 /*
@@ -147,8 +158,9 @@ size_t aios_encoder_file_size(const struct aios_encoder_params *p, int encoding,
 
 /*
  * Write a file for p in the given encoding to out[0..size) (size from
- * aios_encoder_file_size, out 4-byte aligned) from fp32 weights emb[buckets][dim],
- * w[out_dim][dim], b[out_dim]. int8 rows: s = max|row| / 127, q = round(x / s) (Q8_0 with
+ * aios_encoder_file_size, out 4-byte aligned) from fp32 weights, each member's after the
+ * previous one's: emb[members][buckets][dim], w[members][out_dim][dim],
+ * b[members][out_dim]. int8 rows: s = max|row| / 127, q = round(x / s) (Q8_0 with
  * the row as the group). AIOS_OK or AIOS_EINVAL (reason in err).
  */
 int aios_encoder_write(void *out, size_t size, const struct aios_encoder_params *p,
