@@ -255,7 +255,7 @@ $(B)/arm64-user/arm64-logits: tests/reference/arm64_logits.c tests/reference/ker
 	    -nostdlib -static -no-pie -lgcc -o $@
 
 UNIT_TESTS := sha256 kprintf pgtable layout vuart esr line bundle ring vgic tokenizer model calc hnsw \
-              encoder
+              encoder string
 unit_src_sha256  := shared/lib/sha256.c
 unit_src_kprintf := shared/lib/kprintf.c
 unit_src_pgtable := shared/lib/pgtable.c
@@ -276,6 +276,12 @@ unit_flags_hnsw  := -O3 -ffp-contract=off -fno-math-errno
 unit_src_encoder := aios/lib/encoder.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
                     shared/lib/kprintf.c tools/encoder_train.c
 unit_flags_encoder := -O3 -ffp-contract=off -fno-math-errno -Itools
+# The images' own <string.h>, under other names so the host C library keeps its own.
+STRING_FUNCS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr \
+                strtoul
+unit_src_string  := shared/lib/string.c
+unit_flags_string := -fno-builtin -fno-tree-loop-distribute-patterns -U_FORTIFY_SOURCE \
+                     $(foreach f,$(STRING_FUNCS),-D$(f)=aios_$(f))
 UNIT_BINS := $(patsubst %,$(B)/host/tests/test_%,$(UNIT_TESTS))
 
 $(B)/host/tests/test_%: tests/unit/test_%.c
