@@ -64,15 +64,10 @@ static void mark_live(struct vgic *g, unsigned vcpu, unsigned intid)
         g->spi_live |= 1ull << (intid - 32);
 }
 
+/* The lowest vCPU in a mask that is not empty. */
 static unsigned lowest_vcpu(uint32_t mask)
 {
-    unsigned i = 0;
-
-    while (!(mask & 1)) {
-        mask >>= 1;
-        i++;
-    }
-    return i;
+    return (unsigned)__builtin_ctz(mask);
 }
 
 /* Who may have something new after an SPI changed: wherever it could be delivered, and
@@ -449,7 +444,7 @@ static inline __attribute__((always_inline)) unsigned spi_state(const struct vgi
         return 0;
     if (irq->active)
         return irq->active_on == vcpu ? ST_ACTIVE | (pend ? ST_PENDING : 0) : 0;
-    return pend && targets && (unsigned)__builtin_ctz(targets) == vcpu ? ST_PENDING : 0;
+    return pend && targets && lowest_vcpu(targets) == vcpu ? ST_PENDING : 0;
 }
 
 /*

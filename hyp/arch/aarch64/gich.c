@@ -19,7 +19,7 @@ static inline volatile uint32_t *gich(uint32_t off)
 }
 
 /* List registers this GIC has (GICH_VTR.ListRegs + 1, at most VGIC_MAX_LRS): the same
- * on every core, read at the first vCPU reset, before any fill or sync. */
+ * on every core, read at each vCPU reset, so before the first fill or sync. */
 static unsigned nr_lrs;
 
 /* A vCPU starts from reset: no virtual interrupt state, CPU interface controls cleared. */
@@ -28,7 +28,6 @@ void gich_reset(struct vcpu *v)
     unsigned n = (*gich(GICH_VTR) & 0x3f) + 1;
 
     nr_lrs = n < VGIC_MAX_LRS ? n : VGIC_MAX_LRS;
-    n = nr_lrs;
     v->lrs_in_use = 0;
     v->lrs_written = 0;
     if (v->part->cfg->direct_irqs) {
@@ -38,7 +37,7 @@ void gich_reset(struct vcpu *v)
         return;
     }
 
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < nr_lrs; i++)
         *gich(GICH_LR0 + 4 * i) = 0;
     *gich(GICH_APR) = 0;
     *gich(GICH_VMCR) = 0;
