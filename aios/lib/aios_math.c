@@ -67,6 +67,15 @@ static double pow2i(int k)
     return b.d;
 }
 
+/* Horner's steps of e^r's Taylor series after its 1/13! term, 1/12! down to 1: each of
+ * exp_core's versions (scalar, NEON, SSE2) defines EXP_TERM(c) as p = c + r p in its own
+ * arithmetic, so all of them do the same operations in the same order. */
+#define EXP_TAYLOR_TERMS                                                                  \
+    EXP_TERM(1.0 / 479001600.0); EXP_TERM(1.0 / 39916800.0); EXP_TERM(1.0 / 3628800.0);  \
+    EXP_TERM(1.0 / 362880.0); EXP_TERM(1.0 / 40320.0); EXP_TERM(1.0 / 5040.0);           \
+    EXP_TERM(1.0 / 720.0); EXP_TERM(1.0 / 120.0); EXP_TERM(1.0 / 24.0);                  \
+    EXP_TERM(1.0 / 6.0); EXP_TERM(0.5); EXP_TERM(1.0); EXP_TERM(1.0)
+
 /* e^x for -104 <= x <= 89 (all the float range needs): x = k ln 2 + r, |r| <= ln2/2; e^r by its Taylor series to r^13
  * (the next term is below 4e-18). */
 static double exp_core(double x)
@@ -75,20 +84,10 @@ static double exp_core(double x)
     double r = (x - kd * LN2_HI) - kd * LN2_LO;
     double p;
 
-    p = 1.0 / 6227020800.0;            /* 1/13! */
-    p = 1.0 / 479001600.0 + r * p;     /* 1/12! */
-    p = 1.0 / 39916800.0 + r * p;
-    p = 1.0 / 3628800.0 + r * p;
-    p = 1.0 / 362880.0 + r * p;
-    p = 1.0 / 40320.0 + r * p;
-    p = 1.0 / 5040.0 + r * p;
-    p = 1.0 / 720.0 + r * p;
-    p = 1.0 / 120.0 + r * p;
-    p = 1.0 / 24.0 + r * p;
-    p = 1.0 / 6.0 + r * p;
-    p = 0.5 + r * p;
-    p = 1.0 + r * p;
-    p = 1.0 + r * p;
+    p = 1.0 / 6227020800.0;   /* 1/13! */
+#define EXP_TERM(c) p = (c) + r * p
+    EXP_TAYLOR_TERMS;
+#undef EXP_TERM
     /* Callers keep x within [-104, 89], so k is within [-151, 129]: 2^k is a normal
      * double and the product exact. */
     return p * pow2i((int)kd);
@@ -165,19 +164,7 @@ static inline __attribute__((always_inline)) float64x2_t exp_core2(float64x2_t x
 
 #define EXP_TERM(c) p = vaddq_f64(vdupq_n_f64(c), vmulq_f64(r, p))
     p = vdupq_n_f64(1.0 / 6227020800.0);
-    EXP_TERM(1.0 / 479001600.0);
-    EXP_TERM(1.0 / 39916800.0);
-    EXP_TERM(1.0 / 3628800.0);
-    EXP_TERM(1.0 / 362880.0);
-    EXP_TERM(1.0 / 40320.0);
-    EXP_TERM(1.0 / 5040.0);
-    EXP_TERM(1.0 / 720.0);
-    EXP_TERM(1.0 / 120.0);
-    EXP_TERM(1.0 / 24.0);
-    EXP_TERM(1.0 / 6.0);
-    EXP_TERM(0.5);
-    EXP_TERM(1.0);
-    EXP_TERM(1.0);
+    EXP_TAYLOR_TERMS;
 #undef EXP_TERM
     /* 2^k from its bits; lanes outside [-104, 89], where k is meaningless, are replaced
      * by the caller. */
@@ -213,19 +200,7 @@ static inline __attribute__((always_inline)) __m128d exp_core2(__m128d x)
 
 #define EXP_TERM(c) p = _mm_add_pd(_mm_set1_pd(c), _mm_mul_pd(r, p))
     p = _mm_set1_pd(1.0 / 6227020800.0);
-    EXP_TERM(1.0 / 479001600.0);
-    EXP_TERM(1.0 / 39916800.0);
-    EXP_TERM(1.0 / 3628800.0);
-    EXP_TERM(1.0 / 362880.0);
-    EXP_TERM(1.0 / 40320.0);
-    EXP_TERM(1.0 / 5040.0);
-    EXP_TERM(1.0 / 720.0);
-    EXP_TERM(1.0 / 120.0);
-    EXP_TERM(1.0 / 24.0);
-    EXP_TERM(1.0 / 6.0);
-    EXP_TERM(0.5);
-    EXP_TERM(1.0);
-    EXP_TERM(1.0);
+    EXP_TAYLOR_TERMS;
 #undef EXP_TERM
     /* k + 1023 (in 1..2046 wherever the caller keeps the lane) into a 64-bit lane's
      * exponent field. */
