@@ -373,8 +373,9 @@ $(B)/host/aios-baseline: bench/baseline.c
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) -std=c11 -Ofast -march=native -Wall -Wextra -Werror $< -lm -o $@
 
-# The intent engine on paraphrases it never saw and conversations (tests/intents).
-intents: $(B)/host/aios-intent
+# The intent engine on paraphrases it never saw and conversations, and the encoder tools'
+# CLINC150 evaluation on a small set in its format (tests/intents).
+intents: $(B)/host/aios-intent $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval
 	$(Q)cd tests/intents && $(PYTEST) -q -p no:cacheprovider -s
 
 # The C engine against an independent numpy forward pass (tests/reference).

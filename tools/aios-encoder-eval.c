@@ -7,11 +7,14 @@
  *       intent and overall (--errors: each miss).
  *   aios-encoder-eval --weights ENC.bin --clinc data_full.json [--clinc-oos]
  *       embeds CLINC150's train split (with --clinc-oos also oos_train, as an intent
- *       "oos"), chooses the out-of-scope threshold on the val split (maximising the accuracy
- *       of val's in-scope and out-of-scope sentences weighted as in the test split), and
- *       prints in-scope accuracy and out-of-scope recall on the test split as JSON; also
- *       at a second threshold, the highest val in-scope accuracy with val out-of-scope
- *       recall >= OOS_FLOOR (the issue's target's operating point), and without one.
+ *       "oos"), chooses the out-of-scope threshold on calibration sentences that are not
+ *       in the test split: val's in-scope sentences, and as out-of-scope ones val's and
+ *       (unless --clinc-oos trained on them) oos_train's. It prints in-scope accuracy and
+ *       out-of-scope recall on the test split as JSON at two thresholds: the highest
+ *       calibration in-scope accuracy with calibration out-of-scope recall >= OOS_FLOOR
+ *       (the operating point the issue's target is stated at), and the one maximising
+ *       calibration accuracy with in-scope and out-of-scope sentences weighted as in the
+ *       test split; and without a threshold.
  *
  * Classification: the k (default 5) most similar examples vote with their cosine; the
  * intent with the largest sum wins; its score is the cosine of its nearest example. A
@@ -190,7 +193,8 @@ static int eval_tests(const struct aios_encoder *enc, const char *corpus, const 
 
 struct scored { float score; bool in_scope, correct; };
 
-/* The second operating point: val out-of-scope recall at least this. */
+/* The operating point of the issue's target: calibration out-of-scope recall at least
+ * this. */
 #define OOS_FLOOR 0.5
 
 static void run_split(const struct aios_encoder *enc, const struct index *ix, const struct dataset *d,
@@ -240,10 +244,58 @@ static int cmp_float(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The threshold at the operating points: each calibration score (and -inf: no threshold)
+ * is a candidate. *floor_t: the highest in-scope accuracy with out-of-scope recall >=
+ * OOS_FLOOR; *weighted_t: the highest accuracy with in-scope and out-of-scope sentences
+ * weighted w_in : 1 - w_in. */
+static void choose_thresholds(const struct scored *s, size_t n, double w_in, float *floor_t,
+                              float *weighted_t)
+{
+    float *cand = malloc((n + 1) * sizeof(float));
+    size_t nc = 0;
+
+    if (!cand)
+        abort();
+    cand[nc++] = -2.5f;
+    for (size_t i = 0; i < n; i++)
+        if (s[i].score > -2.5f)
+            cand[nc++] = s[i].score;
+    qsort(cand, nc, sizeof(float), cmp_float);
+    double best = -1.0, facc = -1.0;
+    *weighted_t = cand[0];
+    *floor_t = cand[nc - 1];
+    for (size_t i = 0; i < nc; i++) {
+        double a, r;
+        rates(s, n, cand[i], &a, &r);
+        if (w_in * a + (1.0 - w_in) * r > best) {
+            best = w_in * a + (1.0 - w_in) * r;
+            *weighted_t = cand[i];
+        }
+        if (r >= OOS_FLOOR && a > facc) {
+            facc = a;
+            *floor_t = cand[i];
+        }
+    }
+    free(cand);
+}
+
+/* One operating point as JSON: its threshold, the calibration and the test figures. */
+static void print_point(const char *name, float t, const struct scored *cal, size_t ncal,
+                        const struct scored *test, size_t ntest)
+{
+    double ca, cr, ta, tr;
+
+    rates(cal, ncal, t, &ca, &cr);
+    rates(test, ntest, t, &ta, &tr);
+    printf("\"%s\": {\"threshold\": %.4f, \"calibration_in_scope_accuracy\": %.2f, "
+           "\"calibration_oos_recall\": %.2f, \"in_scope_accuracy\": %.2f, "
+           "\"oos_recall\": %.2f}", name, (double)t, 100 * ca, 100 * cr, 100 * ta, 100 * tr);
+}
+
 static int eval_clinc(const struct aios_encoder *enc, const char *path, bool with_oos, int k)
 {
     struct labels l = { 0 };
-    struct dataset train = { 0 }, val = { 0 }, test = { 0 };
+    struct dataset train = { 0 }, cal = { 0 }, test = { 0 };
     char err[512];
     char *json = read_file(path, NULL);
 
@@ -251,10 +303,12 @@ static int eval_clinc(const struct aios_encoder *enc, const char *path, bool wit
         fprintf(stderr, "aios-encoder-eval: cannot read %s\n", path);
         return 1;
     }
+    /* Calibration: everything outside the test split that training did not see. */
     if (data_read_clinc(json, "train", &l, 1, &train, err, sizeof(err)) ||
         (with_oos && data_read_clinc(json, "oos_train", &l, 1, &train, err, sizeof(err))) ||
-        data_read_clinc(json, "val", &l, 0, &val, err, sizeof(err)) ||
-        data_read_clinc(json, "oos_val", &l, 0, &val, err, sizeof(err)) ||
+        data_read_clinc(json, "val", &l, 0, &cal, err, sizeof(err)) ||
+        data_read_clinc(json, "oos_val", &l, 0, &cal, err, sizeof(err)) ||
+        (!with_oos && data_read_clinc(json, "oos_train", &l, 0, &cal, err, sizeof(err))) ||
         data_read_clinc(json, "test", &l, 0, &test, err, sizeof(err)) ||
         data_read_clinc(json, "oos_test", &l, 0, &test, err, sizeof(err))) {
         fprintf(stderr, "aios-encoder-eval: %s\n", err);
@@ -265,67 +319,42 @@ static int eval_clinc(const struct aios_encoder *enc, const char *path, bool wit
     struct index ix;
     clock_t t0 = clock();
     build_index(enc, &train, &ix);
-    struct scored *sv = malloc(val.n * sizeof(*sv)), *st = malloc(test.n * sizeof(*st));
-    float *cand = malloc((val.n + 1) * sizeof(float));
-    if (!sv || !st || !cand)
+    struct scored *sc = malloc(cal.n * sizeof(*sc)), *st = malloc(test.n * sizeof(*st));
+    if (!sc || !st)
         abort();
-    run_split(enc, &ix, &val, oos_label, k, l.count, sv);
+    run_split(enc, &ix, &cal, oos_label, k, l.count, sc);
     run_split(enc, &ix, &test, oos_label, k, l.count, st);
 
-    /* Threshold: each val score (and -inf: no threshold) is a candidate. */
-    size_t nc = 0;
-    cand[nc++] = -2.5f;
-    for (size_t i = 0; i < val.n; i++)
-        if (sv[i].score > -2.5f)
-            cand[nc++] = sv[i].score;
-    qsort(cand, nc, sizeof(float), cmp_float);
-    /* The threshold maximises the accuracy over all of val, in-scope and out-of-scope
-     * sentences mixed as in the test split (4500 : 1000). */
-    size_t test_in = 0;
+    size_t cal_in = 0, test_in = 0;
+    for (size_t i = 0; i < cal.n; i++)
+        cal_in += sc[i].in_scope;
     for (size_t i = 0; i < test.n; i++)
         test_in += st[i].in_scope;
-    double w_in = (double)test_in / (double)test.n;
-    float best_t = cand[0], floor_t = cand[nc - 1];
-    double best = -1.0, vacc = 0, vrec = 0, facc = -1.0, frec = 0;
-    for (size_t i = 0; i < nc; i++) {
-        double a, r;
-        rates(sv, val.n, cand[i], &a, &r);
-        if (w_in * a + (1.0 - w_in) * r > best) {
-            best = w_in * a + (1.0 - w_in) * r;
-            best_t = cand[i];
-            vacc = a;
-            vrec = r;
-        }
-        if (r >= OOS_FLOOR && a > facc) {
-            facc = a;
-            frec = r;
-            floor_t = cand[i];
-        }
-    }
-    double acc0, rec0, acc, rec, vacc0, vrec0, tfacc, tfrec;
-    rates(sv, val.n, -2.5f, &vacc0, &vrec0);
+    float floor_t, weighted_t;
+    choose_thresholds(sc, cal.n, (double)test_in / (double)test.n, &floor_t, &weighted_t);
+    double acc, rec, cacc0, crec0, acc0, rec0;
+    rates(st, test.n, floor_t, &acc, &rec);
+    rates(sc, cal.n, -2.5f, &cacc0, &crec0);
     rates(st, test.n, -2.5f, &acc0, &rec0);
-    rates(st, test.n, best_t, &acc, &rec);
-    rates(st, test.n, floor_t, &tfacc, &tfrec);
-    printf("{\"in_scope_accuracy\": %.2f, \"oos_recall\": %.2f, \"threshold\": %.4f, "
-           "\"in_scope_accuracy_no_threshold\": %.2f, \"oos_recall_no_threshold\": %.2f, "
-           "\"val_in_scope_accuracy\": %.2f, \"val_oos_recall\": %.2f, "
-           "\"val_in_scope_accuracy_no_threshold\": %.2f, "
-           "\"val_oos_recall_floor\": {\"floor\": %.0f, \"threshold\": %.4f, "
-           "\"val_in_scope_accuracy\": %.2f, \"val_oos_recall\": %.2f, "
-           "\"in_scope_accuracy\": %.2f, \"oos_recall\": %.2f}, \"k\": %d, "
+    printf("{\"in_scope_accuracy\": %.2f, \"oos_recall\": %.2f, ", 100 * acc, 100 * rec);
+    printf("\"operating_point\": \"calibration oos recall >= %.0f%%\", ", 100 * OOS_FLOOR);
+    print_point("oos_recall_floor", floor_t, sc, cal.n, st, test.n);
+    printf(", ");
+    print_point("weighted_accuracy", weighted_t, sc, cal.n, st, test.n);
+    printf(", \"in_scope_accuracy_no_threshold\": %.2f, "
+           "\"calibration_in_scope_accuracy_no_threshold\": %.2f, "
+           "\"calibration_sentences\": {\"in_scope\": %zu, \"oos\": %zu, \"oos_from\": \"%s\"}, "
+           "\"test_sentences\": {\"in_scope\": %zu, \"oos\": %zu}, \"k\": %d, "
            "\"train_sentences\": %zu, \"oos_class\": %s, \"seconds\": %.1f}\n",
-           100 * acc, 100 * rec, (double)best_t, 100 * acc0, 100 * rec0, 100 * vacc,
-           100 * vrec, 100 * vacc0, 100 * OOS_FLOOR, (double)floor_t, 100 * facc, 100 * frec,
-           100 * tfacc, 100 * tfrec, k, train.n, with_oos ? "true" : "false",
-           (double)(clock() - t0) / CLOCKS_PER_SEC);
-    free(sv);
+           100 * acc0, 100 * cacc0, cal_in, cal.n - cal_in,
+           with_oos ? "oos_val" : "oos_val, oos_train", test_in, test.n - test_in, k, train.n,
+           with_oos ? "true" : "false", (double)(clock() - t0) / CLOCKS_PER_SEC);
+    free(sc);
     free(st);
-    free(cand);
     free(ix.vec);
     free(ix.label);
     dataset_free(&train);
-    dataset_free(&val);
+    dataset_free(&cal);
     dataset_free(&test);
     labels_free(&l);
     return 0;
