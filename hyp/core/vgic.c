@@ -435,7 +435,9 @@ struct cand {
 /* What vcpu should see of SPI irq: ST_PENDING and/or ST_ACTIVE, or 0. One list register
  * at a time, system-wide, may hold a given SPI; an active one (or active and pending)
  * stays with the vCPU that took it; a pending one goes to the lowest targeted vCPU. */
-static inline __attribute__((always_inline)) unsigned spi_state(const struct vgic *g, const struct vgic_irq *irq, unsigned vcpu)
+static inline __attribute__((always_inline)) unsigned spi_state(const struct vgic *g,
+                                                                const struct vgic_irq *irq,
+                                                                unsigned vcpu)
 {
     bool pend = g->enabled && irq->enabled && irq->pending;
     uint32_t targets = irq->targets & all_vcpus(g);
