@@ -85,7 +85,8 @@ static void platform_region(struct vcpu *v __attribute__((unused)), struct trap_
 /*
  * What the hypervisor sees of a channel's traffic, per side (0: partition a, producing
  * into the first ring; 1: b): the producer's published head at its last doorbell, the
- * rejections it last reported, and when it last rang while no answer had come yet.
+ * rejections it last reported, when it last rang while no answer had come yet, and
+ * whether its next doorbell announces messages the other side has already answered.
  * Both values come from the partition, so they only ever feed counters, clamped. Each
  * field is swapped atomically: no lock on the doorbell's path, and two vCPUs of one side
  * ringing at once lose nothing.
@@ -94,16 +95,45 @@ static struct channel_traffic {
     uint32_t head_seen[2];
     uint64_t rejected_seen[2];
     uint64_t rang_at[2];       /* system counter at an unanswered doorbell, else 0 */
+    uint32_t answered[2];      /* 1: the side's next doorbell was answered before it came */
 } traffic[LAYOUT_MAX_CHANNELS];
+
+/* The head side published last (partition memory: a value for counters only). */
+static uint32_t published_head(const struct layout_channel *ch, unsigned side)
+{
+    const volatile struct ring_index *head = (const volatile struct ring_index *)(uintptr_t)
+        (ch->mem.base + side * (ch->mem.size / 2) + sizeof(struct ring_header));
+
+    return head->value;
+}
 
 static void count_traffic(unsigned c, unsigned side, uint64_t rejected)
 {
     const struct layout_channel *ch = &layout.channels[c];
     struct channel_traffic *t = &traffic[c];
-    const volatile struct ring_index *head = (const volatile struct ring_index *)(uintptr_t)
-        (ch->mem.base + side * (ch->mem.size / 2) + sizeof(struct ring_header));
     uint64_t now = read_sysreg(cntpct_el0), asked, before, none = 0;
-    uint32_t published = head->value, sent;
+    uint32_t published = published_head(ch, side), sent;
+
+    /* A doorbell after one from the other side answers it; otherwise it asks, and the
+     * first unanswered one is where the round trip starts. The cores run in parallel, so
+     * an answer's doorbell can get here before its request's: the other side then has
+     * messages out that it has not rung for. That answer is not timed (when the request
+     * was made is not known here), and the request's doorbell, when it comes, neither
+     * asks nor answers: so the pairing never turns over. The other side's head is
+     * compared before this side's is recorded below, which keeps that test true until the
+     * request's doorbell has asked. */
+    asked = __atomic_exchange_n(&t->rang_at[!side], 0, __ATOMIC_RELAXED);
+    if (asked)
+        perf_hist(PERF_HIST_RING_ROUND_TRIP,
+                  (now - asked) * 1000000000ull / read_sysreg(cntfrq_el0));
+    else if (__atomic_exchange_n(&t->answered[side], 0, __ATOMIC_RELAXED))
+        ;
+    else if (published_head(ch, !side) != __atomic_load_n(&t->head_seen[!side],
+                                                           __ATOMIC_RELAXED))
+        __atomic_store_n(&t->answered[!side], 1, __ATOMIC_RELAXED);
+    else
+        __atomic_compare_exchange_n(&t->rang_at[side], &none, now, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
 
     sent = published - __atomic_exchange_n(&t->head_seen[side], published, __ATOMIC_RELAXED);
     if (sent <= ch->slot_count)   /* more cannot be new: a peer's scribble */
@@ -114,15 +144,6 @@ static void count_traffic(unsigned c, unsigned side, uint64_t rejected)
         before = 0;
     if (rejected - before <= (1u << 20))
         perf_add(PERF_RING_REJECTED, rejected - before);
-    /* A doorbell after one from the other side answers it; otherwise it asks, and the
-     * first unanswered one is where the round trip starts. */
-    asked = __atomic_exchange_n(&t->rang_at[!side], 0, __ATOMIC_RELAXED);
-    if (asked)
-        perf_hist(PERF_HIST_RING_ROUND_TRIP,
-                  (now - asked) * 1000000000ull / read_sysreg(cntfrq_el0));
-    else
-        __atomic_compare_exchange_n(&t->rang_at[side], &none, now, false, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
 }
 
 static void doorbell(struct vcpu *v, struct trap_frame *f)
@@ -173,7 +194,8 @@ static void perf_read(struct vcpu *v __attribute__((unused)), struct trap_frame 
     f->x[0] = SMCCC_SUCCESS;
     /* Hypercalls are the HVC and SMC traps: derived, not counted twice. */
     if (counter == PERF_HYPERCALLS)
-        f->x[1] = perf_value(core, PERF_TRAPS_BASE + EC_HVC64) + perf_value(core, PERF_TRAPS_BASE + EC_SMC64);
+        f->x[1] = perf_value(core, PERF_TRAPS_BASE + EC_HVC64) +
+                  perf_value(core, PERF_TRAPS_BASE + EC_SMC64);
     else
         f->x[1] = perf_value(core, counter);
 }
