@@ -123,17 +123,19 @@ static void count_traffic(unsigned c, unsigned side, uint64_t rejected)
      * compared before this side's is recorded below, which keeps that test true until the
      * request's doorbell has asked. */
     asked = __atomic_exchange_n(&t->rang_at[!side], 0, __ATOMIC_RELAXED);
-    if (asked)
+    if (asked) {
         perf_hist(PERF_HIST_RING_ROUND_TRIP,
                   (now - asked) * 1000000000ull / read_sysreg(cntfrq_el0));
-    else if (__atomic_exchange_n(&t->answered[side], 0, __ATOMIC_RELAXED))
-        ;
-    else if (published_head(ch, !side) != __atomic_load_n(&t->head_seen[!side],
-                                                           __ATOMIC_RELAXED))
+    } else if (__atomic_exchange_n(&t->answered[side], 0, __ATOMIC_RELAXED)) {
+        /* The late doorbell of a request already answered: it starts nothing. */
+    } else if (published_head(ch, !side) != __atomic_load_n(&t->head_seen[!side],
+                                                             __ATOMIC_RELAXED)) {
+        /* An answer ahead of its request's doorbell. */
         __atomic_store_n(&t->answered[!side], 1, __ATOMIC_RELAXED);
-    else
+    } else {
         __atomic_compare_exchange_n(&t->rang_at[side], &none, now, false, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED);
+    }
 
     sent = published - __atomic_exchange_n(&t->head_seen[side], published, __ATOMIC_RELAXED);
     if (sent <= ch->slot_count)   /* more cannot be new: a peer's scribble */
