@@ -107,7 +107,7 @@ $(B)/target/%.o: %.S
 	$(Q)$(CC_TARGET) $(TARGET_ASFLAGS) -c $< -o $@
 
 $(LIBFDT_A):
-	$(Q)tools/fetch-arm64-deps.sh $(DEPS)
+	$(Q)tools/unpack-deb.sh libfdt-dev:arm64 $(DEPS)
 
 define link_image
 	$(call say,LD,$@)
@@ -202,12 +202,12 @@ $(B)/host/aios-hnsw-bench: tools/aios-hnsw-bench.c $(patsubst %.c,$(B)/host/obj/
 	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) $^ -lz -o $@
 
 # The sentence encoder (docs/encoder.md): its trainer and its k-NN evaluation.
-ENC_TOOL_SRC := tools/encoder_train.c tools/intent_data.c tools/wordnet.c
+ENC_TOOL_SRC := tools/encoder_train.c tools/encoder_pretrain.c tools/intent_data.c tools/wordnet.c
 $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval: $(B)/host/aios-%: tools/aios-%.c \
                           $(ENC_TOOL_SRC) $(ENC_TOOL_SRC:.c=.h) aios/include/aios/encoder.h $(AIOS_HOST_OBJ)
 	$(call say,HOSTCC,$@)
 	@mkdir -p $(dir $@)
-	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) -Itools $(filter %.c %.o,$^) -o $@
+	$(Q)$(HOSTCC) $(AIOS_HOST_CFLAGS) -Itools $(filter %.c %.o,$^) -lpthread -o $@
 # Its weights, trained from the intent corpus (and WordNet when installed): int8 for the
 # partition, fp32 for the host. Retrained only when the corpus, the trainer, libaios or
 # the WordNet files change (wordnet.stamp is rewritten only when their listing changes).
@@ -274,7 +274,7 @@ unit_src_hnsw    := aios/lib/hnsw.c aios/lib/kernels.c aios/lib/aios_math.c shar
                     shared/lib/kprintf.c
 unit_flags_hnsw  := -O3 -ffp-contract=off -fno-math-errno
 unit_src_encoder := aios/lib/encoder.c aios/lib/kernels.c aios/lib/aios_math.c shared/lib/sha256.c \
-                    shared/lib/kprintf.c tools/encoder_train.c
+                    shared/lib/kprintf.c tools/encoder_train.c tools/encoder_pretrain.c
 unit_flags_encoder := -O3 -ffp-contract=off -fno-math-errno -Itools
 # The images' own <string.h>, under other names so the host C library keeps its own.
 STRING_FUNCS := memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strchr strrchr \
@@ -360,11 +360,21 @@ bench: setup
 	$(Q)tools/setup.sh bench
 	$(Q)$(MAKE) --no-print-directory $(B)/qemu-virt/hyp.img $(B)/qemu-virt/bundle.img \
 	    $(B)/host/aios-run $(B)/host/aios-genmodel $(B)/host/aios-gentok $(B)/host/aios-baseline \
-	    $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval $(B)/host/aios-hnsw-bench
+	    $(B)/host/aios-train-encoder $(B)/host/aios-encoder-eval $(B)/host/aios-hnsw-bench \
+	    $(if $(wildcard $(CLINC150)),$(B)/pretrain/text.txt)
 	$(Q)/usr/bin/python3 bench/latency.py $(B) bench/results
 	$(Q)tools/latency-plot bench/results
 	$(Q)/usr/bin/python3 bench/inference.py $(B) bench/results
 	$(Q)/usr/bin/python3 bench/intents.py $(B) bench/results
+
+# The text two members of the bench's CLINC150 encoder are pretrained on (docs/encoder.md):
+# Debian's GCIDE and WordNet's glosses, made plain. Only made when the data set is there.
+CLINC150 := ../shared/datasets/clinc150/data_full.json
+$(B)/pretrain/text.txt: tools/pretrain-text.py tools/unpack-deb.sh
+	$(Q)tools/unpack-deb.sh dict-gcide $(B)/deps/gcide
+	@mkdir -p $(dir $@)
+	$(Q)/usr/bin/python3 tools/pretrain-text.py $(B)/deps/gcide/usr/share/dictd/gcide.dict.dz \
+	    /usr/share/wordnet $@
 
 # The yardstick of bench/inference.py: a plain textbook forward pass, built the way one
 # would build it for speed on this machine (-Ofast -march=native); not part of libaios.

@@ -11,13 +11,19 @@
  * --scale X, --margin X, --aug N (variants per sentence and epoch), --aug-prob X
  * (substitution), --aug-drop X (word dropout), --init X, --wordnet DIR, --no-wordnet,
  * --wn-senses N, --wn-relations syn,similar,attr,derived,also,hyper,tropo, --quiet.
+ * --pretrain-text FILE [--pretrained N] [--pretrain-epochs N]: the last N members (1 by
+ * default) get a table pretrained on FILE (plain text, a passage per line;
+ * tools/encoder_pretrain.h), kept fixed while their dense layer is trained, and read no
+ * bigrams; two are pretrained at a time, on threads.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "encoder_pretrain.h"
 #include "encoder_train.h"
 #include "intent_data.h"
 #include "wordnet.h"
@@ -31,7 +37,8 @@ static void usage(void)
             "         [--lr X] [--scale X] [--margin X] [--aug N] [--aug-prob X]\n"
             "         [--aug-drop X] [--init X]\n"
             "         [--wordnet DIR | --no-wordnet] [--wn-senses N]\n"
-            "         [--wn-relations syn,similar,attr,derived,also,hyper,tropo] [--quiet]\n");
+            "         [--wn-relations syn,similar,attr,derived,also,hyper,tropo]\n"
+            "         [--pretrain-text FILE [--pretrained N] [--pretrain-epochs N]] [--quiet]\n");
     exit(2);
 }
 
@@ -194,6 +201,63 @@ static int write_file(const char *path, const struct enc_model *m, int encoding)
     return 0;
 }
 
+/* One pretrained member's table, made on its own thread. */
+struct pretrain_job {
+    struct enc_pretrain_opts o;
+    const char *text;
+    float *emb;
+    char err[256];
+    char name[32];
+    pthread_t th;
+};
+
+static void *pretrain_thread(void *arg)
+{
+    struct pretrain_job *j = arg;
+
+    if (enc_pretrain(j->text, &j->o, &j->emb, j->err, sizeof(j->err)))
+        j->emb = NULL;
+    return NULL;
+}
+
+/* The tables of the last n members of o, pretrained on text, two at a time (each
+ * deterministic on its own, so the threads change nothing but the time). */
+static int pretrain_members(const struct enc_train_opts *o, uint32_t n, int epochs,
+                            const char *text, struct pretrain_job *jobs, int verbose)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        struct pretrain_job *j = &jobs[k];
+        uint32_t mb = o->p.members - n + k;
+        enc_pretrain_defaults(&j->o);
+        j->o.p = aios_encoder_member_params(&o->p, mb);
+        j->o.p.members = 1;
+        j->o.seed = o->seed * 1000003u + mb;
+        if (epochs > 0)
+            j->o.epochs = epochs;
+        j->o.verbose = verbose;
+        snprintf(j->name, sizeof(j->name), "(member %u)", (unsigned)mb + 1);
+        j->o.name = j->name;
+        j->text = text;
+    }
+    for (uint32_t k = 0; k < n; k += 2) {
+        uint32_t m = n - k < 2 ? n - k : 2;
+        for (uint32_t i = 0; i < m; i++)
+            if (pthread_create(&jobs[k + i].th, NULL, pretrain_thread, &jobs[k + i])) {
+                pretrain_thread(&jobs[k + i]);
+                jobs[k + i].th = 0;
+            }
+        for (uint32_t i = 0; i < m; i++)
+            if (jobs[k + i].th)
+                pthread_join(jobs[k + i].th, NULL);
+    }
+    for (uint32_t k = 0; k < n; k++)
+        if (!jobs[k].emb) {
+            fprintf(stderr, "aios-train-encoder: %s\n", jobs[k].err);
+            return -1;
+        }
+    return 0;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -206,7 +270,9 @@ int main(int argc, char **argv)
 {
     struct enc_train_opts o;
     const char *corpus = NULL, *clinc = NULL, *out_f32 = NULL, *out_int8 = NULL;
-    const char *wn_dir = WORDNET_DIR;
+    const char *wn_dir = WORDNET_DIR, *pretrain_text = NULL;
+    long pretrained = -1;           /* -1: not given */
+    int pretrain_epochs = -1;
     bool use_wn = true, clinc_oos = false;
     int wn_senses = 3;
     unsigned wn_mask = WN_SYNONYM | WN_SIMILAR | WN_ATTRIBUTE | WN_DERIVED;
@@ -271,6 +337,12 @@ int main(int argc, char **argv)
             wn_senses = atoi(v);
         else if (ARG("--wn-relations"))
             wn_mask = parse_relations(v);
+        else if (ARG("--pretrain-text"))
+            pretrain_text = v;
+        else if (ARG("--pretrained"))
+            pretrained = strtol(v, NULL, 0);
+        else if (ARG("--pretrain-epochs"))
+            pretrain_epochs = atoi(v) > 0 ? atoi(v) : 0;
         else if (!strcmp(a, "--quiet"))
             o.verbose = 0;
         else
@@ -335,6 +407,51 @@ int main(int argc, char **argv)
         }
     }
 
+    struct pretrain_job jobs[AIOS_ENC_MAX_MEMBERS] = { 0 };
+    const float *tables[AIOS_ENC_MAX_MEMBERS];
+    if (!pretrain_text && (pretrained != -1 || pretrain_epochs != -1)) {
+        fprintf(stderr, "aios-train-encoder: --pretrained and --pretrain-epochs need "
+                "--pretrain-text\n");
+        return 1;
+    }
+    if (pretrain_text) {
+        /* The shape first: pretraining takes minutes. */
+        if (aios_encoder_file_size(&o.p, AIOS_ENC_FP32, err, sizeof(err)) == 0) {
+            fprintf(stderr, "aios-train-encoder: %s\n", err);
+            return 1;
+        }
+        if (pretrained == -1)
+            pretrained = 1;
+        if (pretrained < 1 || pretrained > (long)o.p.members) {
+            fprintf(stderr, "aios-train-encoder: --pretrained %ld: between 1 and the members "
+                    "(%u)\n", pretrained, (unsigned)o.p.members);
+            return 1;
+        }
+        if (pretrain_epochs == 0) {
+            fprintf(stderr, "aios-train-encoder: --pretrain-epochs: at least 1\n");
+            return 1;
+        }
+        for (uint32_t k = o.p.members - (uint32_t)pretrained; k < o.p.members; k++)
+            o.p.no_bigrams |= 1u << k;
+        size_t len;
+        char *text = read_file(pretrain_text, &len);
+        if (!text) {
+            fprintf(stderr, "aios-train-encoder: cannot read %s\n", pretrain_text);
+            return 1;
+        }
+        fprintf(stderr, "aios-train-encoder: pretraining %ld member%s on %s (%zu bytes)\n",
+                pretrained, pretrained == 1 ? "" : "s", pretrain_text, len);
+        int prc = pretrain_members(&o, (uint32_t)pretrained, pretrain_epochs, text, jobs,
+                                   o.verbose);
+        free(text);
+        if (prc)
+            return 1;
+        for (uint32_t k = 0; k < (uint32_t)pretrained; k++)
+            tables[k] = jobs[k].emb;
+        o.pretrained_members = (uint32_t)pretrained;
+        o.pretrained = tables;
+    }
+
     struct enc_model m;
     if (enc_train(data.ex, data.n, labels.count, &o, have_subst ? &subst : NULL, &m, err,
                   sizeof(err))) {
@@ -348,6 +465,8 @@ int main(int argc, char **argv)
         rc = 1;
     fprintf(stderr, "aios-train-encoder: done in %.1f s\n", now() - t0);
     enc_model_free(&m);
+    for (uint32_t k = 0; k < o.pretrained_members; k++)
+        free(jobs[k].emb);
     enc_subst_free(&subst);
     dataset_free(&data);
     labels_free(&labels);

@@ -20,6 +20,7 @@
 #include "aios/aios_math.h"
 #include "aios/kernels.h"
 #include "encoder_train.h"
+#include "rng.h"
 
 void enc_train_defaults(struct enc_train_opts *o)
 {
@@ -41,28 +42,6 @@ void enc_train_defaults(struct enc_train_opts *o)
     o->aug_copies = 2;
     o->aug_prob = 0.3f;
     o->init = 0.0f;
-}
-
-/* ---------------------------------------------------------------- random numbers */
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1), 24 bits. */
-static float uniform(uint64_t *s)
-{
-    return (float)(splitmix64(s) >> 40) * (1.0f / 16777216.0f);
-}
-
-static uint32_t below(uint64_t *s, uint32_t n)
-{
-    return (uint32_t)((splitmix64(s) >> 32) % n);
 }
 
 /* ---------------------------------------------------------------- substitution table */
@@ -195,12 +174,9 @@ char **enc_subst_find(const struct enc_subst *s, const char *word, int *n)
 
 /* ---------------------------------------------------------------- features */
 
-struct feat { uint32_t bucket; float weight; };
-struct feats { struct feat *f; size_t n, cap; float total; };
-
 static void collect(void *ctx, uint32_t bucket, float weight)
 {
-    struct feats *fs = ctx;
+    struct enc_feats *fs = ctx;
 
     if (fs->n == fs->cap) {
         fs->cap = fs->cap ? fs->cap * 2 : 64;
@@ -213,13 +189,21 @@ static void collect(void *ctx, uint32_t bucket, float weight)
     fs->n++;
 }
 
-static void featurize(const struct aios_encoder_params *p, const char *text, struct feats *fs)
+void enc_feats_append(const struct aios_encoder_params *p, const char *text,
+                      struct enc_feats *fs)
 {
-    fs->n = 0;
-    fs->total = aios_encoder_featurize(p, text, collect, fs);
+    fs->total += aios_encoder_featurize(p, text, collect, fs);
 }
 
-static bool word_byte(unsigned char c)
+static void featurize(const struct aios_encoder_params *p, const char *text,
+                      struct enc_feats *fs)
+{
+    fs->n = 0;
+    fs->total = 0.0f;
+    enc_feats_append(p, text, fs);
+}
+
+bool enc_word_byte(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c >= 0x80;
@@ -237,12 +221,12 @@ static bool augment(const char *text, const struct enc_subst *s, float prob, flo
     bool changed = false;
 
     for (;;) {
-        while (*t && !word_byte(*t))
+        while (*t && !enc_word_byte(*t))
             t++;
         if (!*t)
             break;
         size_t wl = 0;
-        while (word_byte(*t)) {
+        while (enc_word_byte(*t)) {
             unsigned char c = *t++;
             if (wl + 1 < sizeof(word))
                 word[wl++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -251,10 +235,10 @@ static bool augment(const char *text, const struct enc_subst *s, float prob, flo
         int n;
         char **subs = enc_subst_find(s, word, &n);
         const char *out = word;
-        if (subs && n > 0 && uniform(rng) < prob) {
-            out = subs[below(rng, (uint32_t)n)];
+        if (subs && n > 0 && rng_uniform(rng) < prob) {
+            out = subs[rng_below(rng, (uint32_t)n)];
             changed = true;
-        } else if (drop > 0.0f && uniform(rng) < drop) {
+        } else if (drop > 0.0f && rng_uniform(rng) < drop) {
             changed = true;
             continue;
         }
@@ -286,6 +270,7 @@ struct trainer {
     const struct enc_train_opts *o;
     struct enc_model *m;
     float *emb, *w, *b;      /* the member being trained: its part of m's arrays */
+    bool fixed_emb;          /* its E is pretrained and stays as it is */
     int classes;
     float *proto;            /* [classes][odim] */
     float *x, *h, *e, *de, *dx, *dz, *cosv, *pn;
@@ -302,7 +287,7 @@ static float tanh_f(float z)
 
 /* One SGD step on one sentence; returns its loss, *correct = whether the nearest
  * prototype is the label. */
-static float step(struct trainer *t, const struct feats *fs, int label, float lr, int *correct)
+static float step(struct trainer *t, const struct enc_feats *fs, int label, float lr, int *correct)
 {
     const struct enc_train_opts *o = t->o;
     struct enc_model *m = t->m;
@@ -395,13 +380,61 @@ static float step(struct trainer *t, const struct feats *fs, int label, float lr
     } else {
         memcpy(dx, dh, dim * sizeof(float));
     }
-    for (size_t i = 0; i < fs->n; i++) {
+    for (size_t i = 0; i < fs->n && !t->fixed_emb; i++) {
         float *row = t->emb + (size_t)fs->f[i].bucket * dim;
         float a = lr * fs->f[i].weight * inv_total;
         for (size_t d = 0; d < dim; d++)
             row[d] -= a * dx[d];
     }
     return loss;
+}
+
+/*
+ * A pretrained table, moved and scaled per dimension so that the training sentences' x
+ * have mean 0 and variance 1/dim in every dimension (|x| about 1, as a trained table
+ * gives): E[f] = (E[f] - mu) / (sd sqrt(dim)). Exact for every x, since a sentence's
+ * feature weights sum to its total: x' = (x - mu) / (sd sqrt(dim)). mean, var: dim floats.
+ */
+static void standardise(float *emb, uint32_t buckets, size_t dim, const struct enc_feats *fs,
+                        size_t n, float *mean, float *var)
+{
+    double *s1 = calloc(dim, sizeof(double)), *s2 = calloc(dim, sizeof(double));
+    float *x = malloc(dim * sizeof(float));
+    size_t used = 0;
+
+    if (!s1 || !s2 || !x)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i].total == 0.0f)
+            continue;
+        memset(x, 0, dim * sizeof(float));
+        for (size_t k = 0; k < fs[i].n; k++) {
+            const float *row = emb + (size_t)fs[i].f[k].bucket * dim;
+            for (size_t d = 0; d < dim; d++)
+                x[d] += fs[i].f[k].weight * row[d];
+        }
+        for (size_t d = 0; d < dim; d++) {
+            double v = (double)(x[d] / fs[i].total);
+            s1[d] += v;
+            s2[d] += v * v;
+        }
+        used++;
+    }
+    for (size_t d = 0; d < dim; d++) {
+        double mu = used ? s1[d] / (double)used : 0.0;
+        double v = used ? s2[d] / (double)used - mu * mu : 0.0;
+        mean[d] = (float)mu;
+        var[d] = v > 1e-12 ? (float)v : 1.0f;
+    }
+    float root = aios_sqrtf((float)dim);
+    for (size_t d = 0; d < dim; d++)
+        var[d] = 1.0f / (aios_sqrtf(var[d]) * root);
+    for (size_t r = 0; r < buckets; r++)
+        for (size_t d = 0; d < dim; d++)
+            emb[r * dim + d] = (emb[r * dim + d] - mean[d]) * var[d];
+    free(s1);
+    free(s2);
+    free(x);
 }
 
 void enc_model_free(struct enc_model *m)
@@ -423,6 +456,11 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
     memset(m, 0, sizeof(*m));
     if (aios_encoder_file_size(&o->p, AIOS_ENC_FP32, msg, sizeof(msg)) == 0) {
         snprintf(err, errlen, "%s", msg);
+        return -1;
+    }
+    if (o->pretrained_members > o->p.members) {
+        snprintf(err, errlen, "train: %u pretrained members of %u", o->pretrained_members,
+                 o->p.members);
         return -1;
     }
     if (n == 0 || classes < 1) {
@@ -455,8 +493,8 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
     t.cosv = calloc((size_t)classes, sizeof(float));
     t.pn = calloc((size_t)classes, sizeof(float));
     size_t *order = malloc(n * sizeof(*order));
-    struct feats *orig = calloc(n, sizeof(*orig));
-    struct feats var = { 0 };
+    struct enc_feats *orig = calloc(n, sizeof(*orig));
+    struct enc_feats var = { 0 };
     char *buf = NULL;
     size_t bufcap = 0;
     if (!m->emb || !m->w || !m->b || !t.proto || !t.x || !t.dx || !t.h || !t.e || !t.de ||
@@ -469,28 +507,34 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
     /* The members one after the other, each with its own hash seed, initialisation and
      * shuffles, from the one generator. */
     for (uint32_t mb = 0; mb < members; mb++) {
-        struct aios_encoder_params fp = o->p;
-        fp.seed += mb;
+        struct aios_encoder_params fp = aios_encoder_member_params(&o->p, mb);
         t.emb = m->emb + mb * rows;
         t.w = m->w + mb * t.odim * t.dim;
         t.b = m->b + mb * t.odim;
         /* Initialisation: E ~ U(-init, init) (0: zeros, so a bucket no training sentence
          * touches adds nothing), W ~ U(+-sqrt(6 / (dim + out_dim))) (Glorot), b = 0,
          * prototypes ~ U(-1, 1). Fresh for each member. */
-        for (size_t i = 0; i < rows; i++)
-            t.emb[i] = o->init > 0.0f ? (2.0f * uniform(&rng) - 1.0f) * o->init : 0.0f;
+        t.fixed_emb = mb >= members - o->pretrained_members;
+        if (t.fixed_emb)
+            memcpy(t.emb, o->pretrained[mb - (members - o->pretrained_members)],
+                   rows * sizeof(float));
+        else
+            for (size_t i = 0; i < rows; i++)
+                t.emb[i] = o->init > 0.0f ? (2.0f * rng_uniform(&rng) - 1.0f) * o->init : 0.0f;
         if (o->p.out_dim) {
             float a = aios_sqrtf(6.0f / (float)(t.dim + t.odim));
             for (size_t i = 0; i < t.odim * t.dim; i++)
-                t.w[i] = (2.0f * uniform(&rng) - 1.0f) * a;
+                t.w[i] = (2.0f * rng_uniform(&rng) - 1.0f) * a;
             for (size_t k = 0; k < t.odim; k++)
-                t.b[k] = (2.0f * uniform(&rng) - 1.0f) * 0.1f;
+                t.b[k] = (2.0f * rng_uniform(&rng) - 1.0f) * 0.1f;
         }
         for (size_t i = 0; i < (size_t)classes * t.odim; i++)
-            t.proto[i] = 2.0f * uniform(&rng) - 1.0f;
+            t.proto[i] = 2.0f * rng_uniform(&rng) - 1.0f;
 
         for (size_t i = 0; i < n; i++)
             featurize(&fp, ex[i].text, &orig[i]);
+        if (t.fixed_emb)
+            standardise(t.emb, o->p.buckets, t.dim, orig, n, t.x, t.dx);
 
         size_t total_steps = (size_t)o->epochs * n * (size_t)(1 + (subst ? o->aug_copies : 0));
         size_t done = 0;
@@ -501,7 +545,7 @@ int enc_train(const struct enc_example *ex, size_t n, int classes,
             for (size_t i = 0; i < n; i++)
                 order[i] = i;
             for (size_t i = n; i > 1; i--) {
-                size_t j = below(&rng, (uint32_t)i);
+                size_t j = rng_below(&rng, (uint32_t)i);
                 size_t tmp = order[i - 1];
                 order[i - 1] = order[j];
                 order[j] = tmp;

@@ -24,6 +24,7 @@
 #ifndef TOOLS_ENCODER_TRAIN_H
 #define TOOLS_ENCODER_TRAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,13 @@ struct enc_train_opts {
     float aug_prob;
     float aug_drop;       /* drop each word not replaced with this probability (0: none) */
     float init;           /* E ~ U(-init, init); 0 = zeros */
+    /* The last pretrained_members members take their E from pretrained[0..) (each
+     * buckets x dim, made with that member's featurisation: encoder_pretrain.h) and keep
+     * it, moved and scaled per dimension so the training sentences' vectors are
+     * standardised: only their dense layer is trained. Pretraining makes no bigram rows,
+     * so p.no_bigrams should name those members. */
+    uint32_t pretrained_members;
+    const float *const *pretrained;
     int verbose;          /* a progress line per epoch on stderr */
 };
 
@@ -85,5 +93,16 @@ void enc_subst_finish(struct enc_subst *s);
 void enc_subst_free(struct enc_subst *s);
 /* The substitutes of word, NULL when none. */
 char **enc_subst_find(const struct enc_subst *s, const char *word, int *n);
+
+/* A text's features, as aios_encoder_featurize gives them, in a growing list. */
+struct enc_feat { uint32_t bucket; float weight; };
+struct enc_feats { struct enc_feat *f; size_t n, cap; float total; };
+
+/* Append text's features under p to fs; fs->total grows by their total weight. */
+void enc_feats_append(const struct aios_encoder_params *p, const char *text,
+                      struct enc_feats *fs);
+
+/* Whether c is part of a word, by the encoder's rule (encoder.h). */
+bool enc_word_byte(unsigned char c);
 
 #endif /* TOOLS_ENCODER_TRAIN_H */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, from Debian's packages only, and enables
 # the arm64 architecture so the build can fetch Debian's arm64 libfdt
-# (tools/fetch-arm64-deps.sh). Idempotent: one line naming what it installs, nothing at
+# (tools/unpack-deb.sh). Idempotent: one line naming what it installs, nothing at
 # all when everything is present.
 set -eu
 

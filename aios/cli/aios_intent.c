@@ -162,7 +162,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (embed) {
-            static float v[AIOS_ENC_MAX_DIM];
+            static float v[AIOS_ENC_MAX_EMBED];
             size_t mark = aios_arena_mark(&arena);
 
             if (aios_encoder_embed(&enc, line, v, &arena))

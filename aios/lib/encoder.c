@@ -81,6 +81,18 @@ static uint32_t ngram_count(uint32_t len, uint32_t minn, uint32_t maxn)
     return count;
 }
 
+struct aios_encoder_params aios_encoder_member_params(const struct aios_encoder_params *p,
+                                                      uint32_t i)
+{
+    struct aios_encoder_params m = *p;
+
+    m.seed += i;
+    if (p->no_bigrams >> i & 1u)
+        m.flags &= ~(uint32_t)AIOS_ENC_F_BIGRAMS;
+    m.no_bigrams = 0;
+    return m;
+}
+
 float aios_encoder_featurize(const struct aios_encoder_params *p, const char *text,
                              aios_encoder_feature_fn fn, void *ctx)
 {
@@ -195,15 +207,23 @@ static int check_params(const struct aios_encoder_params *p, int encoding, char 
         return kfail(err, errlen, AIOS_EINVAL, "encoder: unknown flags 0x%x",
                      (unsigned)p->flags);
     if (p->members < 1 || p->members > AIOS_ENC_MAX_MEMBERS ||
-        p->members * (p->out_dim ? p->out_dim : p->dim) > AIOS_ENC_MAX_DIM)
+        p->members * (p->out_dim ? p->out_dim : p->dim) > AIOS_ENC_MAX_EMBED)
         return kfail(err, errlen, AIOS_EINVAL,
                      "encoder: %u members out of range (1..%u, at most %u values in all)",
-                     (unsigned)p->members, AIOS_ENC_MAX_MEMBERS, AIOS_ENC_MAX_DIM);
+                     (unsigned)p->members, AIOS_ENC_MAX_MEMBERS, AIOS_ENC_MAX_EMBED);
+    if (p->no_bigrams >> p->members)
+        return kfail(err, errlen, AIOS_EINVAL,
+                     "encoder: bigram-free members 0x%x name a member beyond the %u",
+                     (unsigned)p->no_bigrams, (unsigned)p->members);
+    if (p->no_bigrams && !(p->flags & AIOS_ENC_F_BIGRAMS))
+        return kfail(err, errlen, AIOS_EINVAL,
+                     "encoder: bigram-free members 0x%x in a file without bigrams",
+                     (unsigned)p->no_bigrams);
     return AIOS_OK;
 }
 
 /* Bytes of one member's table, and of one member, for a checked p: at most
- * 2^24 * 1024 * 4 + 1024 * 1028 * 4, times 8 members for the body: no overflow. */
+ * 2^24 * 1024 * 4 + 1024 * 1028 * 4, times 16 members for the body: no overflow. */
 static uint64_t table_size(const struct aios_encoder_params *p, int encoding)
 {
     uint64_t rows = (uint64_t)p->buckets * p->dim;
@@ -268,6 +288,7 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
     p.flags = rd32(h + 40);
     p.word_permille = rd32(h + 44);
     p.members = rd32(h + 88);
+    p.no_bigrams = rd32(h + 92);
     if (encoding > AIOS_ENC_INT8)
         return kfail(err, errlen, AIOS_EINVAL, "encoder: unknown encoding %u",
                      (unsigned)encoding);
@@ -275,7 +296,7 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
     if (rc != AIOS_OK)
         return rc;
     bool zeros = true;
-    for (unsigned i = 92; i < AIOS_ENC_HEADER_SIZE; i++)
+    for (unsigned i = 96; i < AIOS_ENC_HEADER_SIZE; i++)
         zeros = zeros && h[i] == 0;
     if (!zeros)
         return kfail(err, errlen, AIOS_EINVAL, "encoder: reserved header bytes not zero");
@@ -346,6 +367,7 @@ int aios_encoder_write(void *out, size_t size, const struct aios_encoder_params 
     wr32(h + 40, p->flags);
     wr32(h + 44, p->word_permille);
     wr32(h + 88, p->members);
+    wr32(h + 92, p->no_bigrams);
     uint64_t body = (uint64_t)(want - AIOS_ENC_HEADER_SIZE);
     wr32(h + 48, (uint32_t)body);
     wr32(h + 52, (uint32_t)(body >> 32));
@@ -432,10 +454,9 @@ static bool embed_member(const struct aios_encoder *enc, uint32_t i, const char 
                          float *x, float *h, float *out)
 {
     size_t dim = enc->p.dim, odim = member_dim(enc);
-    struct aios_encoder_params p = enc->p;
+    struct aios_encoder_params p = aios_encoder_member_params(&enc->p, i);
     struct embed_ctx c = { .enc = enc, .e = &enc->m[i], .acc = x };
 
-    p.seed += i;
     memset(x, 0, dim * sizeof(float));
     float total = aios_encoder_featurize(&p, text, add_row, &c);
     if (total == 0.0f) {

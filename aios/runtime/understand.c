@@ -104,7 +104,7 @@ void understand_print_embedding(const char *text)
 {
     /* Its own scratch: the ring server may be using the engine's arena on another cpu. */
     static uint8_t scratch_mem[16384];
-    static float v[AIOS_ENC_MAX_DIM];
+    static float v[AIOS_ENC_MAX_EMBED];
     struct aios_arena scratch;
     size_t dim;
 

@@ -10,8 +10,9 @@
  *         body follows the 128-byte header, so every other field reaches the
  *         size and shape checks, and a consistent file loads;
  *   3:    the next bytes pick a small valid shape (encoding, buckets, dims, n-gram
- *         range, flags, seed, word weight), the target writes a correct header for it, and the rest
- *         of the input fills the body (repeated), so the fuzzer controls every weight
+ *         range, flags, seed, word weight, members, bigram-free members), the target
+ *         writes a correct header for it, and the rest of the input fills the body
+ *         (repeated), so the fuzzer controls every weight
  *         bit (NaN, infinities, denormals); the loader must accept it.
  * The file sits in a buffer of exactly its size, so AddressSanitizer sees any overread.
  * Every accepted encoder embeds a few fixed texts and the input's own tail as text:
@@ -48,7 +49,7 @@ static void exercise(const struct aios_encoder *e, const uint8_t *d, size_t n)
     };
     static unsigned char mem[2 * 4 * 1024 + 64];
     struct aios_arena a;
-    float out[1024];
+    float out[AIOS_ENC_MAX_EMBED];
 
     aios_arena_init(&a, mem, sizeof(mem));
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
@@ -64,7 +65,7 @@ static void exercise(const struct aios_encoder *e, const uint8_t *d, size_t n)
     if (aios_encoder_embed(e, text, out, &a) != AIOS_OK || a.used != 0)
         abort();
     free(text);
-    if (aios_encoder_dim(e) > 1024)
+    if (aios_encoder_dim(e) > AIOS_ENC_MAX_EMBED)
         abort();
 }
 
@@ -119,6 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.seed = (uint32_t)byte_at(d, n, 8) << 8 | byte_at(d, n, 9);
         p.word_permille = byte_at(d, n, 10) % 2u ? 0 : (uint32_t)byte_at(d, n, 11) * 1000u / 255u;
         p.members = 1u + byte_at(d, n, 12) % 3u;
+        if (p.flags & AIOS_ENC_F_BIGRAMS)
+            p.no_bigrams = byte_at(d, n, 13) & ((1u << p.members) - 1u);
         size_t fsize = aios_encoder_file_size(&p, encoding, NULL, 0);
         if (fsize == 0 || fsize > AIOS_ENC_HEADER_SIZE + MAX_BODY)
             abort();   /* every shape chosen here is valid and small */
@@ -139,8 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put32(f + 44, p.word_permille);
         put32(f + 48, (uint32_t)(fsize - AIOS_ENC_HEADER_SIZE));
         put32(f + 88, p.members);
+        put32(f + 92, p.no_bigrams);
         for (size_t i = AIOS_ENC_HEADER_SIZE; i < fsize; i++)
-            f[i] = n > 13 ? d[13 + (i - AIOS_ENC_HEADER_SIZE) % (n - 13)] : 0;
+            f[i] = n > 14 ? d[14 + (i - AIOS_ENC_HEADER_SIZE) % (n - 14)] : 0;
         sha256(f + AIOS_ENC_HEADER_SIZE, fsize - AIOS_ENC_HEADER_SIZE, f + 56);
         try_load(f, fsize, true, d, n);
         free(f);

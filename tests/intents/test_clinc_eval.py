@@ -84,3 +84,49 @@ def test_oos_as_class_calibrates_on_oos_val_only(tmp_path):
     assert r["train_sentences"] == sum(len(s) for s in TRAIN.values()) + len(OOS["oos_train"])
     assert r["calibration_sentences"] == {"in_scope": len(VAL), "oos": len(OOS["oos_val"]),
                                           "oos_from": "oos_val"}
+
+
+def train(tmp_path, *extra):
+    data, weights = tmp_path / "data.json", tmp_path / "enc.bin"
+    dataset(data)
+    return subprocess.run([os.path.join(BUILD, "aios-train-encoder"), "--clinc", str(data),
+                           "--no-wordnet", "--members", "3", "--epochs", "20", "--buckets",
+                           "4096", "--quiet", "--out-f32", str(weights), *extra],
+                          capture_output=True, text=True), data, weights
+
+
+def test_pretrained_members(tmp_path):
+    # A text in which every training word occurs five times (the pretrainer's minimum).
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(s for ss in TRAIN.values() for s in ss for _ in range(5)) + "\n")
+    args = ["--pretrain-text", str(text), "--pretrained", "2", "--pretrain-epochs", "2"]
+    run, data, weights = train(tmp_path, *args)
+    assert run.returncode == 0, run.stderr
+    first = weights.read_bytes()
+    # Version 3; 3 members, the last two bigram-free (bits 1 and 2).
+    assert [int.from_bytes(first[o:o + 4], "little") for o in (4, 88, 92)] == [3, 3, 0b110]
+    # Deterministic, threads and all.
+    assert train(tmp_path, *args)[0].returncode == 0
+    assert weights.read_bytes() == first
+    out = subprocess.run([os.path.join(BUILD, "aios-encoder-eval"), "--weights", str(weights),
+                          "--clinc", str(data)], check=True, capture_output=True,
+                         text=True).stdout
+    assert json.loads(out)["in_scope_accuracy_no_threshold"] >= 75.0
+
+
+def test_pretraining_refusals(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("too few words to predict anything\n")
+    run = train(tmp_path, "--pretrain-text", str(text), "--pretrained", "4")[0]
+    assert run.returncode == 1 and "--pretrained 4: between 1 and the members (3)" in run.stderr
+    run = train(tmp_path, "--pretrain-text", str(text), "--pretrain-epochs", "0")[0]
+    assert run.returncode == 1 and "--pretrain-epochs: at least 1" in run.stderr
+    run = train(tmp_path, "--pretrain-text", str(text))[0]
+    assert run.returncode == 1 and "no word occurs 5 times" in run.stderr
+    run = train(tmp_path, "--pretrain-text", str(tmp_path / "missing.txt"))[0]
+    assert run.returncode == 1 and "cannot read" in run.stderr
+    run = train(tmp_path, "--pretrained", "1")[0]
+    assert run.returncode == 1 and "need --pretrain-text" in run.stderr
+    # The shape is checked before minutes of pretraining.
+    run = train(tmp_path, "--pretrain-text", str(text), "--members", "17")[0]
+    assert run.returncode == 1 and "17 members out of range" in run.stderr

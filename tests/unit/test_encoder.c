@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "aios/encoder.h"
+#include "encoder_pretrain.h"
 #include "encoder_train.h"
 
 static const struct enc_example corpus[] = {
@@ -241,8 +242,8 @@ static void test_loader_refusals(void **state)
 
     struct { size_t off; uint32_t value; const char *what; } cases[] = {
         { 0, 0x12345678, "bad magic" },
-        { 4, 1, "version 1" },
-        { 4, 3, "version 3" },
+        { 4, 2, "version 2" },
+        { 4, 4, "version 4" },
         { 8, 64, "header size" },
         { 12, 2, "encoding" },
         { 16, 0, "buckets" },
@@ -263,9 +264,12 @@ static void test_loader_refusals(void **state)
         { 48, 12, "body bytes" },
         { 52, 1, "body bytes" },
         { 88, 0, "members" },
-        { 88, 9, "members" },
+        { 88, 17, "members" },
         { 88, 1, "body bytes" },
-        { 24, 1024, "members" },      /* 2 x 1024 values */
+        { 88, 16, "body bytes" },     /* 16 members load, if the body holds them */
+        { 92, 4, "beyond" },          /* member 2 of 2 */
+        { 92, 1u << 31, "beyond" },
+        { 96, 1, "reserved" },
         { 100, 1, "reserved" },
         { 124, 0xff, "reserved" },
     };
@@ -285,6 +289,13 @@ static void test_loader_refusals(void **state)
     memcpy(f, good, size);
     put32(f + 28, 0xdeadbeef);
     assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    /* Both members bigram-free loads; bigram-free members without bigrams do not. */
+    memcpy(f, good, size);
+    put32(f + 92, 3);
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(e.p.no_bigrams, 3);
+    put32(f + 40, AIOS_ENC_F_WORDS | AIOS_ENC_F_DIGITS);
+    expect_refusal(f, size, "without bigrams");
     free(f);
     free(good);
 }
@@ -314,6 +325,22 @@ static void test_writer_refusals(void **state)
     p.members = 3;
     assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)),
                      AIOS_ENC_HEADER_SIZE + 3 * 8 * 4 * 4);
+    /* 3 x 1024 values: more than an embedding holds. */
+    p.out_dim = 1024;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "members"));
+    p.out_dim = 0;
+    p.no_bigrams = 1;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "without bigrams"));
+    p.flags |= AIOS_ENC_F_BIGRAMS;
+    p.no_bigrams = 8;
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "beyond"));
+    p.members = AIOS_ENC_MAX_MEMBERS;
+    p.no_bigrams = 1u << (AIOS_ENC_MAX_MEMBERS - 1);
+    assert_int_equal(aios_encoder_file_size(&p, AIOS_ENC_FP32, err, sizeof(err)),
+                     AIOS_ENC_HEADER_SIZE + AIOS_ENC_MAX_MEMBERS * 8 * 4 * 4);
 }
 
 /* ---------------------------------------------------------------- embedding */
@@ -391,7 +418,38 @@ static void test_formula(void **state)
         assert_true(fabsf(out2[8 + d] - y[d] / sqrtf(t) / sqrtf(2.0f)) < 1e-6f);
     }
     free(f2);
+
+    /* The same two members with bigrams on and the second bigram-free: the first reads
+     * the bigram (x over 3), the second only its two words (y over 2, as above). */
+    p.flags = AIOS_ENC_F_WORDS | AIOS_ENC_F_BIGRAMS;
+    p.no_bigrams = 2;
+    struct aios_encoder_params m0 = aios_encoder_member_params(&p, 0);
+    struct aios_encoder_params m1 = aios_encoder_member_params(&p, 1);
+    assert_true(m0.seed == 5 && m1.seed == 6 && m0.flags == p.flags);
+    assert_true(m1.flags == AIOS_ENC_F_WORDS && m0.no_bigrams == 0 && m1.no_bigrams == 0);
+    f2 = aligned_alloc(16, (n2 + 15) & ~(size_t)15);
+    assert_int_equal(aios_encoder_write(f2, n2, &p, AIOS_ENC_FP32, emb, NULL, NULL, err,
+                                        sizeof(err)), AIOS_OK);
+    assert_int_equal(aios_encoder_load(&e, f2, n2, err, sizeof(err)), AIOS_OK);
+    embed(&e, "Alpha, beta!", out2);
+    struct grab g0 = { .n = 0 };
+    assert_true(aios_encoder_featurize(&m0, "Alpha, beta!", grab, &g0) == 3.0f);
+    assert_int_equal(g0.n, 3);
+    float z[8], u = 0.0f;
+    for (int d = 0; d < 8; d++) {
+        z[d] = 0.0f;
+        for (int k = 0; k < 3; k++)
+            z[d] += g0.weight[k] * (float)(g0.bucket[k] + (uint32_t)d);
+        z[d] *= 1.0f / 3.0f;
+        u += z[d] * z[d];
+    }
+    for (int d = 0; d < 8; d++) {
+        assert_true(fabsf(out2[d] - z[d] / sqrtf(u) / sqrtf(2.0f)) < 1e-6f);
+        assert_true(fabsf(out2[8 + d] - y[d] / sqrtf(t) / sqrtf(2.0f)) < 1e-6f);
+    }
+    free(f2);
     p.members = 1;
+    p.no_bigrams = 0;
 
     /* With bigrams and n-grams: counts and weights as documented. */
     p.flags = AIOS_ENC_F_ALL;
@@ -530,6 +588,172 @@ static void test_no_dense_layer(void **state)
     free(f);
 }
 
+/* ---------------------------------------------------------------- pretraining */
+
+/* A text in which delete and erase (and sunny and rainy) occur in the same contexts and
+ * never in each other's. */
+static char *pretrain_text(void)
+{
+    static const char *const file_words[] = { "delete", "erase" };
+    static const char *const sky_words[] = { "sunny", "rainy" };
+    static const char *const things[] = { "file", "note", "report", "draft" };
+    static const char *const days[] = { "today", "tomorrow", "outside", "there" };
+    size_t cap = 1 << 16, len = 0;
+    char *t = malloc(cap);
+
+    assert_non_null(t);
+    for (int i = 0; i < 400; i++) {
+        len += (size_t)snprintf(t + len, cap - len, "please %s the old %s now\n",
+                                file_words[i % 2], things[(i / 2) % 4]);
+        len += (size_t)snprintf(t + len, cap - len, "it is %s and warm %s\n",
+                                sky_words[i % 2], days[(i / 2) % 4]);
+        assert_true(len + 64 < cap);
+    }
+    return t;
+}
+
+static void pretrain_opts(struct enc_pretrain_opts *o, uint64_t seed)
+{
+    enc_pretrain_defaults(o);
+    o->p.buckets = 4096;
+    o->p.dim = 16;
+    o->p.minn = 3;
+    o->p.maxn = 5;
+    o->p.flags = AIOS_ENC_F_WORDS | AIOS_ENC_F_DIGITS;
+    o->p.word_permille = 850;
+    o->p.members = 1;
+    o->epochs = 5;
+    o->lr = 0.05f;
+    o->subsample = 0.0f;
+    o->seed = seed;
+}
+
+/* x of a one-word text under a table, unit length. */
+static void word_vector(const struct enc_pretrain_opts *o, const float *emb, const char *w,
+                        float *x)
+{
+    struct enc_feats fs = { 0 };
+
+    enc_feats_append(&o->p, w, &fs);
+    memset(x, 0, o->p.dim * sizeof(float));
+    for (size_t k = 0; k < fs.n; k++)
+        for (size_t d = 0; d < o->p.dim; d++)
+            x[d] += fs.f[k].weight * emb[(size_t)fs.f[k].bucket * o->p.dim + d];
+    float n = norm(x, o->p.dim);
+    for (size_t d = 0; d < o->p.dim; d++)
+        x[d] /= n;
+    free(fs.f);
+}
+
+static float dot(const float *a, const float *b, size_t n)
+{
+    float s = 0.0f;
+
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void test_pretrain(void **state)
+{
+    struct enc_pretrain_opts o;
+    char err[160], *text = pretrain_text();
+    float *e1, *e2, *e3;
+    size_t rows = 4096 * 16;
+
+    (void)state;
+    pretrain_opts(&o, 7);
+    assert_int_equal(enc_pretrain(text, &o, &e1, err, sizeof(err)), 0);
+    assert_int_equal(enc_pretrain(text, &o, &e2, err, sizeof(err)), 0);
+    assert_memory_equal(e1, e2, rows * sizeof(float));
+    o.seed = 8;
+    assert_int_equal(enc_pretrain(text, &o, &e3, err, sizeof(err)), 0);
+    assert_memory_not_equal(e1, e3, rows * sizeof(float));
+
+    /* Words of the same contexts end nearer each other than words of other contexts. */
+    float del[16], era[16], sun[16], rai[16];
+    o.seed = 7;
+    word_vector(&o, e1, "delete", del);
+    word_vector(&o, e1, "erase", era);
+    word_vector(&o, e1, "sunny", sun);
+    word_vector(&o, e1, "rainy", rai);
+    print_message("pretrained cosines: delete-erase %.3f, sunny-rainy %.3f, delete-sunny %.3f, "
+                  "delete-rainy %.3f, erase-sunny %.3f\n", dot(del, era, 16), dot(sun, rai, 16),
+                  dot(del, sun, 16), dot(del, rai, 16), dot(era, sun, 16));
+    assert_true(dot(del, era, 16) > dot(del, sun, 16) + 0.2f);
+    assert_true(dot(del, era, 16) > dot(del, rai, 16) + 0.2f);
+    assert_true(dot(sun, rai, 16) > dot(era, sun, 16) + 0.2f);
+    free(e2);
+    free(e3);
+
+    /* A member trained on the corpus with that table keeps it, up to the per-dimension
+     * standardisation: E'[r][d] = (E[r][d] - mu_d) k_d for every row; and the file says
+     * it reads no bigrams. */
+    struct enc_train_opts t;
+    struct enc_model m;
+    const float *tables[1] = { e1 };
+    small_opts(&t, 3);
+    t.p.buckets = 4096;
+    t.p.dim = 16;
+    t.p.out_dim = 16;
+    t.p.members = 2;
+    t.p.no_bigrams = 2;
+    t.pretrained_members = 1;
+    t.pretrained = tables;
+    assert_int_equal(enc_train(corpus, N_CORPUS, 3, &t, NULL, &m, err, sizeof(err)), 0);
+    const float *kept = m.emb + rows;
+    for (size_t d = 0; d < 16; d++) {
+        float k = (kept[16 + d] - kept[d]) / (e1[16 + d] - e1[d]);
+        float mu = e1[d] - kept[d] / k;
+        assert_true(k > 0.0f);
+        for (size_t r = 2; r < 4096; r += 37)
+            assert_true(fabsf((e1[r * 16 + d] - mu) * k - kept[r * 16 + d]) <
+                        1e-3f * (1.0f + fabsf(kept[r * 16 + d])));
+    }
+    size_t size;
+    unsigned char *f = enc_model_file(&m, AIOS_ENC_FP32, &size, err, sizeof(err));
+    struct aios_encoder e;
+    float v[32];
+    assert_non_null(f);
+    assert_int_equal(aios_encoder_load(&e, f, size, err, sizeof(err)), AIOS_OK);
+    assert_int_equal(e.p.no_bigrams, 2);
+    embed(&e, "wipe the draft", v);
+    assert_true(fabsf(norm(v, 32) - 1.0f) < 1e-5f);
+    free(f);
+    enc_model_free(&m);
+
+    /* More pretrained members than members. */
+    t.pretrained_members = 3;
+    assert_int_equal(enc_train(corpus, N_CORPUS, 3, &t, NULL, &m, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "pretrained"));
+    free(e1);
+    free(text);
+}
+
+static void test_pretrain_refuses(void **state)
+{
+    struct enc_pretrain_opts o;
+    char err[160];
+    float *e = (float *)&o;
+
+    (void)state;
+    pretrain_opts(&o, 1);
+    o.epochs = 0;
+    assert_int_equal(enc_pretrain("a b c", &o, &e, err, sizeof(err)), -1);
+    assert_null(e);
+    assert_non_null(strstr(err, "bad options"));
+    pretrain_opts(&o, 1);
+    o.p.dim = 6;
+    assert_int_equal(enc_pretrain("a b c", &o, &e, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "dim 6"));
+    /* No word five times: nothing to predict. */
+    pretrain_opts(&o, 1);
+    assert_int_equal(enc_pretrain("one two three four\nfive six", &o, &e, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no word occurs 5 times"));
+    assert_int_equal(enc_pretrain("", &o, &e, err, sizeof(err)), -1);
+    assert_null(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_featurize_normalises),
         cmocka_unit_test(test_embed_properties),
         cmocka_unit_test(test_no_dense_layer),
+        cmocka_unit_test(test_pretrain),
+        cmocka_unit_test(test_pretrain_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

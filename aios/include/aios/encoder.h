@@ -20,7 +20,7 @@
  * File format (little-endian; the buffer must be 4-byte aligned):
  *     offset  size
  *     0       4    magic 0x636e6561 ("aenc")
- *     4       4    version (2)
+ *     4       4    version (3)
  *     8       4    header size (128)
  *     12      4    encoding: 0 fp32, 1 int8
  *     16      4    buckets          1 .. 2^24
@@ -33,8 +33,10 @@
  *     44      4    word weight      0 .. 1000 (word_permille)
  *     48      8    body size (bytes after the header)
  *     56      32   SHA-256 of the body
- *     88      4    members          1 .. 8; members * (out_dim or dim) <= 1024
- *     92      36   zeros
+ *     88      4    members          1 .. 16; members * (out_dim or dim) <= 2048
+ *     92      4    bigram-free members: bit i set, member i reads no bigrams (only
+ *                  with AIOS_ENC_F_BIGRAMS; no bit at or above members)
+ *     96      32   zeros
  *     128          body: for each member, in order:
  *                        fp32: float E[buckets][dim]
  *                        int8: int8 E[buckets][dim], float scale[buckets]
@@ -56,12 +58,14 @@
 #include "aios/common.h"
 
 #define AIOS_ENC_MAGIC 0x636e6561u   /* "aenc" read little-endian */
-#define AIOS_ENC_VERSION 2u
+#define AIOS_ENC_VERSION 3u
 #define AIOS_ENC_HEADER_SIZE 128u
 #define AIOS_ENC_MAX_BUCKETS (1u << 24)
 #define AIOS_ENC_MAX_DIM 1024u
 #define AIOS_ENC_MAX_NGRAM 8u
-#define AIOS_ENC_MAX_MEMBERS 8u
+#define AIOS_ENC_MAX_MEMBERS 16u
+/* An embedding (all members side by side) has at most this many values. */
+#define AIOS_ENC_MAX_EMBED 2048u
 /* Longer words are featurised from their first AIOS_ENC_MAX_WORD bytes. */
 #define AIOS_ENC_MAX_WORD 64u
 
@@ -90,6 +94,9 @@ struct aios_encoder_params {
                              * shares with its n-grams, as fastText) */
     uint32_t members;    /* independent encoders of this shape, 1..AIOS_ENC_MAX_MEMBERS;
                           * member i featurises with hash seed seed + i */
+    uint32_t no_bigrams; /* bit i set: member i featurises without bigrams (a member
+                          * pretrained on running text, whose bigram rows are untrained;
+                          * docs/encoder.md) */
 };
 
 /* A loaded encoder: points into the caller's buffer, which must outlive it. */
@@ -109,9 +116,14 @@ struct aios_encoder {
  * division by the total returned by aios_encoder_featurize). */
 typedef void (*aios_encoder_feature_fn)(void *ctx, uint32_t bucket, float weight);
 
+/* Member i's own featurisation: p with hash seed seed + i, and without bigrams when
+ * no_bigrams says so. p is trusted, i < p->members. */
+struct aios_encoder_params aios_encoder_member_params(const struct aios_encoder_params *p,
+                                                      uint32_t i);
+
 /*
- * The features of the NUL-terminated text under p (for member i of a file: p with seed +
- * i), in the order embedding adds them.
+ * The features of the NUL-terminated text under p (for member i of a file:
+ * aios_encoder_member_params(p, i)), in the order embedding adds them.
  * Words: maximal runs of ASCII letters, ASCII digits and bytes >= 0x80 (so UTF-8
  * letters stay inside words and are hashed as bytes), ASCII upper case lowered; anything
  * else separates words. For each word, in text order: its own bucket and its character
@@ -134,7 +146,7 @@ int aios_encoder_load(struct aios_encoder *enc, const void *buf, size_t len, cha
                       size_t errlen);
 
 /* The length of the vectors aios_encoder_embed writes: members * (out_dim, or dim
- * without a dense layer), at most AIOS_ENC_MAX_DIM. */
+ * without a dense layer), at most AIOS_ENC_MAX_EMBED. */
 size_t aios_encoder_dim(const struct aios_encoder *enc);
 
 /*
