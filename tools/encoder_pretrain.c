@@ -243,7 +243,9 @@ int enc_pretrain(const char *text, const struct enc_pretrain_opts *o, float **em
     int rc = -1;
     float *e = NULL, *u = NULL, *x = NULL, *dx = NULL, *keep = NULL;
     uint32_t *target = NULL, *neg = NULL, *kept = NULL;
-    struct enc_feats fs = { 0 };
+    struct enc_feats wf = { 0 };
+    size_t *first = NULL;
+    float *wtotal = NULL, *wstep = NULL;
     uint64_t rng = o->seed;
 
     if (!tokenize(text, &v, &c))
@@ -298,6 +300,29 @@ int enc_pretrain(const char *text, const struct enc_pretrain_opts *o, float **em
         }
     }
 
+    /* The features of every predicted word, made once: word t's are
+     * wf.f[first[t] .. first[t + 1]), of total weight wtotal[t]; its rows step by their
+     * weight times wstep[t] = wtotal[t] / (sum of its weights squared). */
+    first = malloc(((size_t)ntarget + 1) * sizeof(*first));
+    wtotal = malloc(((size_t)ntarget + 1) * sizeof(*wtotal));
+    wstep = malloc(((size_t)ntarget + 1) * sizeof(*wstep));
+    if (!first || !wtotal || !wstep)
+        goto oom;
+    for (uint32_t i = 0; i < v.n; i++) {
+        uint32_t t = target[i];
+        if (t == UINT32_MAX)
+            continue;
+        first[t] = wf.n;
+        wf.total = 0.0f;
+        enc_feats_append(&p, v.chars + v.start[i], &wf);
+        float sq = 0.0f;
+        for (size_t f = first[t]; f < wf.n; f++)
+            sq += wf.f[f].weight * wf.f[f].weight;
+        wtotal[t] = wf.total;
+        wstep[t] = wf.total / sq;
+    }
+    first[ntarget] = wf.n;
+
     size_t dim = p.dim, rows = (size_t)p.buckets * dim;
     e = malloc(rows * sizeof(*e));
     u = calloc((size_t)ntarget * dim, sizeof(*u));
@@ -326,24 +351,24 @@ int enc_pretrain(const char *text, const struct enc_pretrain_opts *o, float **em
             if (lr < o->lr * 1e-4f)
                 lr = o->lr * 1e-4f;
             for (size_t i = 0; i < nk; i++) {
-                if (target[kept[i]] == UINT32_MAX)
+                uint32_t ct = target[kept[i]];
+                if (ct == UINT32_MAX)
                     continue;
                 size_t b = 1 + rng_below(&rng, (uint32_t)o->window);
                 size_t lo = i >= b ? i - b : 0, hi = i + 1 + b < nk ? i + 1 + b : nk;
                 if (lo == i && hi == i + 1)
                     continue;
                 /* Skip-gram: the centre word's own features predict each context word. */
-                fs.n = 0;
-                fs.total = 0.0f;
-                enc_feats_append(&p, v.chars + v.start[kept[i]], &fs);
+                const struct enc_feat *cf = wf.f + first[ct];
+                size_t nf = first[ct + 1] - first[ct];
                 memset(x, 0, dim * sizeof(float));
-                for (size_t f = 0; f < fs.n; f++) {
-                    const float *row = e + (size_t)fs.f[f].bucket * dim;
-                    float a = fs.f[f].weight;
+                for (size_t f = 0; f < nf; f++) {
+                    const float *row = e + (size_t)cf[f].bucket * dim;
+                    float a = cf[f].weight;
                     for (size_t d = 0; d < dim; d++)
                         x[d] += a * row[d];
                 }
-                float inv = 1.0f / fs.total;
+                float inv = 1.0f / wtotal[ct];
                 for (size_t d = 0; d < dim; d++)
                     x[d] *= inv;
 
@@ -371,13 +396,9 @@ int enc_pretrain(const char *text, const struct enc_pretrain_opts *o, float **em
                             uw[d] += g * x[d];
                     }
                 }
-                float sq = 0.0f;
-                for (size_t f = 0; f < fs.n; f++)
-                    sq += fs.f[f].weight * fs.f[f].weight;
-                float norm = fs.total / sq;
-                for (size_t f = 0; f < fs.n; f++) {
-                    float *row = e + (size_t)fs.f[f].bucket * dim;
-                    float a = fs.f[f].weight * norm;
+                for (size_t f = 0; f < nf; f++) {
+                    float *row = e + (size_t)cf[f].bucket * dim;
+                    float a = cf[f].weight * wstep[ct];
                     for (size_t d = 0; d < dim; d++)
                         row[d] += a * dx[d];
                 }
@@ -410,6 +431,9 @@ out:
     free(x);
     free(dx);
     free(kept);
-    free(fs.f);
+    free(wf.f);
+    free(first);
+    free(wtotal);
+    free(wstep);
     return rc;
 }
