@@ -185,12 +185,12 @@ static bool tokenize(const char *text, struct vocab *v, struct corpus *c)
             s++;
             continue;
         }
-        if (!enc_word_byte(*s)) {
+        if (!aios_encoder_word_byte(*s)) {
             s++;
             continue;
         }
         size_t len = 0;
-        while (enc_word_byte(*s)) {
+        while (aios_encoder_word_byte(*s)) {
             unsigned char ch = *s++;
             if (ch >= 'A' && ch <= 'Z')
                 ch = (unsigned char)(ch - 'A' + 'a');

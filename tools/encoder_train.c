@@ -203,12 +203,6 @@ static void featurize(const struct aios_encoder_params *p, const char *text,
     enc_feats_append(p, text, fs);
 }
 
-bool enc_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
-
 /* text with words replaced by substitutes (each with probability prob) and the words not
  * replaced dropped (each with probability drop), words joined by single spaces, into *buf
  * (grown as needed). Whether anything was replaced or dropped. */
@@ -221,12 +215,12 @@ static bool augment(const char *text, const struct enc_subst *s, float prob, flo
     bool changed = false;
 
     for (;;) {
-        while (*t && !enc_word_byte(*t))
+        while (*t && !aios_encoder_word_byte(*t))
             t++;
         if (!*t)
             break;
         size_t wl = 0;
-        while (enc_word_byte(*t)) {
+        while (aios_encoder_word_byte(*t)) {
             unsigned char c = *t++;
             if (wl + 1 < sizeof(word))
                 word[wl++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);

@@ -24,7 +24,6 @@
 #ifndef TOOLS_ENCODER_TRAIN_H
 #define TOOLS_ENCODER_TRAIN_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,8 +100,5 @@ struct enc_feats { struct enc_feat *f; size_t n, cap; float total; };
 /* Append text's features under p to fs; fs->total grows by their total weight. */
 void enc_feats_append(const struct aios_encoder_params *p, const char *text,
                       struct enc_feats *fs);
-
-/* Whether c is part of a word, by the encoder's rule (encoder.h). */
-bool enc_word_byte(unsigned char c);
 
 #endif /* TOOLS_ENCODER_TRAIN_H */

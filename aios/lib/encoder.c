@@ -57,7 +57,7 @@ static uint32_t start(uint32_t seed, uint32_t tag)
 
 /* ---------------------------------------------------------------- featurisation */
 
-static bool word_byte(unsigned char c)
+bool aios_encoder_word_byte(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c >= 0x80;
@@ -104,13 +104,13 @@ float aios_encoder_featurize(const struct aios_encoder_params *p, const char *te
     float total = 0.0f;
 
     while (*s) {
-        if (!word_byte(*s)) {
+        if (!aios_encoder_word_byte(*s)) {
             s++;
             continue;
         }
         uint32_t len = 0;
         buf[0] = '<';
-        while (word_byte(*s)) {
+        while (aios_encoder_word_byte(*s)) {
             unsigned char c = *s++;
             if ((p->flags & AIOS_ENC_F_DIGITS) && is_digit(c)) {
                 while (is_digit(*s))

@@ -52,6 +52,7 @@
 #ifndef AIOS_ENCODER_H
 #define AIOS_ENCODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,10 @@ struct aios_encoder {
 /* Called once per feature in order: bucket, and its weight in the mean (before the
  * division by the total returned by aios_encoder_featurize). */
 typedef void (*aios_encoder_feature_fn)(void *ctx, uint32_t bucket, float weight);
+
+/* Whether byte c is part of a word (the rule below): ASCII letters and digits, and bytes
+ * >= 0x80. */
+bool aios_encoder_word_byte(unsigned char c);
 
 /* Member i's own featurisation: p with hash seed seed + i, and without bigrams when
  * no_bigrams says so. p is trusted, i < p->members. */
