@@ -117,6 +117,9 @@ static void restart_partition(const char *name)
         kprintf("restarting %s\n", name);
 }
 
+static bool request_done(const char *what, struct link *l, uint16_t type, const void *payload,
+                         uint32_t len, uint16_t done_type, struct msg_done *done);
+
 /* Carry out r, which check() passed and the layout grants. */
 static void act(const struct msg_intent_result *r, const char *text)
 {
@@ -170,7 +173,16 @@ static void act(const struct msg_intent_result *r, const char *text)
     } else if (!strncmp(name, "file.", 5)) {
         kprintf("%s: storage is not available (this RT kernel has no file store yet)\n", name);
     } else if (!strcmp(name, "memory.remember")) {
-        kprintf("remembered: %s\n", slot(r, "fact") ? slot(r, "fact") : "(nothing)");
+        /* The memory is the AI partition's; it stores the fact once we say so. */
+        const char *fact = slot(r, "fact");
+        struct msg_done done;
+
+        if (!fact || !fact[0])
+            kprintf("remember: what? (no fact given)\n");
+        else if (request_done("remember", link_to(INTENT_PEER), MSG_REMEMBER, fact,
+                              (uint32_t)strlen(fact), MSG_REMEMBER_DONE, &done))
+            kprintf(done.status ? "not remembered: %s\n" : "remembered: %s\n",
+                    done.status ? done.detail : fact);
     } else if (!strcmp(name, "memory.recall")) {
         const char *answer = slot(r, "answer");
 
@@ -206,6 +218,31 @@ static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *
         if (rc == -EAGAIN)
             guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
     }
+}
+
+/* Send a request of type to the AI partition and wait for its done_type answer, checked
+ * (size, a printable detail): false, having said why (prefixed with what), when there is
+ * none usable. */
+static bool request_done(const char *what, struct link *l, uint16_t type, const void *payload,
+                         uint32_t len, uint16_t done_type, struct msg_done *done)
+{
+    static uint8_t in[RING_MAX_SLOT];
+    struct ring_msg msg;
+    uint64_t id;
+    int rc = link_send(l, type, payload, len, &id);
+
+    if (rc) {
+        kprintf("%s: %s\n", what, link_error(l, rc));
+        return false;
+    }
+    if (!answer(l, id, done_type, &msg, in))
+        return false;
+    memcpy(done, in, sizeof(*done));
+    if (msg.length != sizeof(*done) || !clean_string(done->detail, sizeof(done->detail), true)) {
+        kprintf("%s: the AI partition answered with a malformed message; ignored\n", what);
+        return false;
+    }
+    return true;
 }
 
 int rt_intent_query(const char *text, struct msg_intent_result *r)
@@ -278,17 +315,14 @@ void rt_intent(const char *text)
 /* learn "<sentence>" <intent>: the sentence is between the first and the last quote. */
 void cmd_learn(int argc, char **argv)
 {
-    static uint8_t out[RING_MAX_SLOT], in[RING_MAX_SLOT];
+    static uint8_t out[RING_MAX_SLOT];
     char line[LINE_MAX_CHARS + 1];
     struct msg_learn req;
-    struct msg_learn_done done;
-    struct ring_msg msg;
+    struct msg_done done;
     struct link *l = link_to(INTENT_PEER);
     const struct intent_kind *kind;
     size_t n;
     char *first, *last;
-    uint64_t id;
-    int rc;
 
     shell_join(argc, argv, 1, line, sizeof(line));   /* fits: the words came from one line */
     first = strchr(line, '"');
@@ -319,18 +353,10 @@ void cmd_learn(int argc, char **argv)
     }
     memcpy(out, &req, sizeof(req));
     memcpy(out + sizeof(req), first + 1, n);
-    rc = link_send(l, MSG_LEARN, out, (uint32_t)(sizeof(req) + n), &id);
-    if (rc) {
-        kprintf("learn: %s\n", link_error(l, rc));
+    if (!request_done("learn", l, MSG_LEARN, out, (uint32_t)(sizeof(req) + n), MSG_LEARN_DONE,
+                      &done))
         return;
-    }
-    if (!answer(l, id, MSG_LEARN_DONE, &msg, in))
-        return;
-    memcpy(&done, in, sizeof(done));
-    done.detail[sizeof(done.detail) - 1] = '\0';
-    if (msg.length != sizeof(done) || !clean_string(done.detail, sizeof(done.detail), true))
-        kprintf("learn: the AI partition answered with a malformed message; ignored\n");
-    else if (done.status)
+    if (done.status)
         kprintf("%s\n", done.detail);
     else
         kprintf("learned: \"%s\" is %s\n", first + 1, last);

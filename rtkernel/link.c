@@ -19,7 +19,8 @@ static unsigned nlinks;
 static bool accept_answer(uint16_t type)
 {
     return type == MSG_PONG || type == MSG_PROBE_DONE || type == MSG_TOKEN ||
-           type == MSG_ASK_DONE || type == MSG_INTENT_RESULT || type == MSG_LEARN_DONE;
+           type == MSG_ASK_DONE || type == MSG_INTENT_RESULT || type == MSG_LEARN_DONE ||
+           type == MSG_REMEMBER_DONE;
 }
 
 struct link *link_to(const char *peer)

@@ -9,7 +9,9 @@
  * as the RT shell's learn command does. For each sentence prints what the engine
  * understood (--embed: the encoder's vector instead, as the bits of each float, as the AI
  * partition's `embed` prints it): with --json one line of JSON, {"intent": "...", "slots": {...},
- * "confidence": 0.93} (clarify's candidates as "candidates": [...]); else a line of text.
+ * "confidence": 0.93} (clarify's candidates as "candidates": [...]; "error": "..." when a
+ * memory.remember could not be stored: every one is stored here, as if granted); else a
+ * line of text.
  * The files default to build/images/ beside this program's build/host/.
  */
 #include <errno.h>
@@ -64,7 +66,8 @@ static void json_string(const char *s)
     putchar('"');
 }
 
-static void print_json(const struct aios_intent_result *r)
+/* error: why a granted memory.remember was not stored, or NULL. */
+static void print_json(const struct aios_intent_result *r, const char *error)
 {
     bool first = true, clarify = !strcmp(r->intent, "clarify");
 
@@ -87,14 +90,21 @@ static void print_json(const struct aios_intent_result *r)
             first = false;
         }
     }
-    printf("}, \"confidence\": %.2f}\n", r->confidence);
+    printf("}, \"confidence\": %.2f", r->confidence);
+    if (error) {
+        printf(", \"error\": ");
+        json_string(error);
+    }
+    printf("}\n");
 }
 
-static void print_text(const struct aios_intent_result *r)
+static void print_text(const struct aios_intent_result *r, const char *error)
 {
     printf("%s (%.2f)", r->intent, r->confidence);
     for (unsigned i = 0; i < r->nslots; i++)
         printf(" %s=\"%s\"", r->slots[i].name, r->slots[i].value);
+    if (error)
+        printf(": not remembered: %s", error);
     printf("\n");
 }
 
@@ -154,6 +164,7 @@ int main(int argc, char **argv)
     while (fgets(line, sizeof(line), stdin)) {
         struct aios_intent_result r;
         size_t len = strlen(line);
+        int rc;
 
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -181,7 +192,6 @@ int main(int argc, char **argv)
         /* learn "<sentence>" <intent>: a correction, as at the RT shell. */
         if (!strncmp(line, "learn \"", 7) && strrchr(line, '"') > line + 6) {
             char *end = strrchr(line, '"'), *intent = end + 1;
-            int rc;
 
             *end = '\0';
             while (*intent == ' ')
@@ -203,10 +213,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "aios-intent: out of memory\n");
             return 1;
         }
+        /* Nothing stands between the engine and its memory here: every memory.remember
+         * is granted, as the shipped layout grants it to the AI partition. */
+        rc = 0;
+        if (!strcmp(r.intent, "memory.remember"))
+            rc = aios_intent_remember(&engine, aios_intent_slot(&r, "fact"), err, sizeof(err));
         if (json)
-            print_json(&r);
+            print_json(&r, rc ? err : NULL);
         else
-            print_text(&r);
+            print_text(&r, rc ? err : NULL);
         fflush(stdout);
     }
     return 0;

@@ -569,8 +569,41 @@ int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char
 void aios_intent_reset(struct aios_intent_engine *e)
 {
     e->nturns = 0;
-    e->last_file[0] = '\0';
-    e->last_partition[0] = '\0';
+}
+
+int aios_intent_remember(struct aios_intent_engine *e, const char *fact, char *err,
+                         size_t errlen)
+{
+    size_t len = strlen(fact), mark;
+    float *v;
+    int rc;
+
+    if (!len)
+        return kfail(err, errlen, AIOS_EINVAL, "remember: no fact given");
+    if (len >= AIOS_INTENT_SLOT_VALUE)
+        return kfail(err, errlen, AIOS_EINVAL, "remember: a fact has at most %d characters",
+                     AIOS_INTENT_SLOT_VALUE - 1);
+    for (uint32_t i = 0; i < e->nfacts; i++)
+        if (!strcmp(e->facts[i], fact))
+            return AIOS_OK;   /* known already: once is enough */
+    if (e->nfacts == AIOS_INTENT_MAX_FACTS)
+        return kfail(err, errlen, AIOS_ERANGE,
+                     "memory is full (%d facts); this one is not stored", AIOS_INTENT_MAX_FACTS);
+    mark = aios_arena_mark(e->arena);
+    v = aios_arena_alloc(e->arena, e->dim * sizeof(float), 16);
+    if (!v)
+        return kfail(err, errlen, AIOS_ENOMEM, "remember: out of memory");
+    rc = aios_encoder_embed(e->enc, fact, v, e->arena);
+    if (rc)
+        kfail(err, errlen, rc, "remember: cannot embed it (%d)", rc);
+    else if (aios_encoder_cosine(v, v, e->dim) == 0.0f)
+        rc = kfail(err, errlen, AIOS_EINVAL, "remember: \"%s\" has no words to find it by", fact);
+    else if ((rc = aios_hnsw_insert(&e->memory, v, e->nfacts)))
+        kfail(err, errlen, rc, "remember: cannot index it (%d)", rc);
+    else
+        memcpy(e->facts[e->nfacts++], fact, len + 1);
+    aios_arena_reset(e->arena, mark);
+    return rc;
 }
 
 /* ---- classification --------------------------------------------------------------------- */
@@ -623,18 +656,27 @@ static const struct aios_intent_result *last_turn(const struct aios_intent_engin
 
 static void remember_turn(struct aios_intent_engine *e, const struct aios_intent_result *r)
 {
-    const char *name = aios_intent_slot(r, "name");
-
     if (e->nturns == AIOS_INTENT_CONTEXT) {
         memmove(&e->turns[0], &e->turns[1], sizeof(e->turns[0]) * (AIOS_INTENT_CONTEXT - 1));
         e->nturns--;
     }
     e->turns[e->nturns++].result = *r;
-    if (name && name[0])
-        trim_copy(e->last_file, sizeof(e->last_file), name);
-    name = aios_intent_slot(r, "partition");
-    if (name && name[0])
-        trim_copy(e->last_partition, sizeof(e->last_partition), name);
+}
+
+/* The last value of slot name that the remembered turns (the last AIOS_INTENT_CONTEXT)
+ * gave an intent starting with prefix, or NULL: "it" is the last file named, as long as
+ * it was named within the context. */
+static const char *last_entity(const struct aios_intent_engine *e, const char *prefix,
+                               const char *name)
+{
+    for (unsigned t = e->nturns; t-- > 0;) {
+        const struct aios_intent_result *r = &e->turns[t].result;
+        const char *v = aios_intent_slot(r, name);
+
+        if (!strncmp(r->intent, prefix, strlen(prefix)) && v && v[0])
+            return v;
+    }
+    return NULL;
 }
 
 /* "what about the cpu", "now the ai one too", "and memory?": a short sentence that names
@@ -727,18 +769,21 @@ static int recall(struct aios_intent_engine *e, const struct words *ws, const fl
     aios_arena_reset(e->arena, mark);
     for (size_t i = 0; i < found; i++) {
         float shared = 0, cosine = 1.0f - dists[i], score;
+        bool other_number = false;
 
         split(e->facts[labels[i]], &fw);
         for (size_t a = 0; a < ws->n; a++) {
+            bool in_fact = false;
+
             if (stop_word(ws->w[a]))
                 continue;
-            for (size_t b = 0; b < fw.n; b++)
-                if (same_word(ws->w[a], fw.w[b])) {
-                    shared += 1.0f;
-                    break;
-                }
+            for (size_t b = 0; b < fw.n && !in_fact; b++)
+                in_fact = same_word(ws->w[a], fw.w[b]);
+            shared += in_fact ? 1.0f : 0.0f;
+            /* The encoder reads every number alike: "locker 12" must not answer "locker 3". */
+            other_number |= !in_fact && is_digit(ws->w[a][0]);
         }
-        if (shared == 0 && cosine < RECALL_MIN_ALONE)
+        if (other_number || (shared == 0 && cosine < RECALL_MIN_ALONE))
             continue;
         score = shared + cosine;
         if (best < 0 || score > best_score) {
@@ -763,8 +808,8 @@ static void fill_slots(struct aios_intent_engine *e, const char *text, const str
     } else if (!strcmp(name, "partition.restart")) {
         v = partition_of(ws);
         /* "restart it again": the last partition named. */
-        if (!v && e->last_partition[0] && (has_word(ws, "it") || has_word(ws, "that")))
-            v = e->last_partition;
+        if (!v && (has_word(ws, "it") || has_word(ws, "that")))
+            v = last_entity(e, "partition.restart", "partition");
         if (v)
             set_slot(r, "partition", v, strlen(v));
     } else if (!strcmp(name, "timer.set")) {
@@ -780,31 +825,26 @@ static void fill_slots(struct aios_intent_engine *e, const char *text, const str
     } else if (!strncmp(name, "file.", 5) && strcmp(name, "file.list")) {
         v = file_name(ws);
         /* "delete it", "read that file": the last file named. */
-        if (!v && e->last_file[0] && (has_word(ws, "it") || has_word(ws, "that") ||
-                                      has_word(ws, "this") || has_word(ws, "file")))
-            v = e->last_file;
+        if (!v && (has_word(ws, "it") || has_word(ws, "that") || has_word(ws, "this") ||
+                   has_word(ws, "file")))
+            v = last_entity(e, "file.", "name");
         if (v)
             set_slot(r, "name", v, strlen(v));
         if (!strcmp(name, "file.write") && write_text(text, ws, buf, sizeof(buf)))
             set_slot(r, "text", buf, strlen(buf));
     } else if (!strcmp(name, "memory.remember")) {
-        trim_copy(buf, sizeof(buf), after_prefix(text, remember_prefixes));
-        if (strlen(after_prefix(text, remember_prefixes)) >= sizeof(buf)) {
+        /* Only the fact: it is stored when the trusted side grants the request
+         * (aios_intent_remember), not here. */
+        const char *fact = after_prefix(text, remember_prefixes);
+
+        trim_copy(buf, sizeof(buf), fact);
+        if (strlen(fact) >= sizeof(buf) || !buf[0]) {
             set_intent(r, "clarify");
             r->nslots = 0;
-            set_slot(r, "candidate", "memory.remember (a fact of at most 95 characters)", 50);
+            v = buf[0] ? "memory.remember (a fact of at most 95 characters)"
+                       : "memory.remember (what to remember?)";
+            set_slot(r, "candidate", v, strlen(v));
             return;
-        }
-        if (buf[0] && e->nfacts < AIOS_INTENT_MAX_FACTS) {
-            size_t mark = aios_arena_mark(e->arena);
-            float *fv = (float *)aios_arena_alloc(e->arena, e->dim * sizeof(float), 16);
-
-            if (fv && !aios_encoder_embed(e->enc, buf, fv, e->arena) &&
-                aios_encoder_cosine(fv, fv, e->dim) > 0.0f &&
-                !aios_hnsw_insert(&e->memory, fv, e->nfacts)) {
-                memcpy(e->facts[e->nfacts++], buf, sizeof(buf));
-            }
-            aios_arena_reset(e->arena, mark);
         }
         set_slot(r, "fact", buf, strlen(buf));
     } else if (!strcmp(name, "memory.recall")) {

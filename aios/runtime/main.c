@@ -104,7 +104,7 @@ void kernel_main(void)
 static bool accept_request(uint16_t type)
 {
     return type == MSG_PING || type == MSG_PROBE || type == MSG_ASK || type == MSG_CANCEL ||
-           type == MSG_INTENT || type == MSG_LEARN;
+           type == MSG_INTENT || type == MSG_LEARN || type == MSG_REMEMBER;
 }
 
 /*
@@ -184,6 +184,9 @@ static void serve_rt(void)
             continue;   /* it rang */
         } else if (msg.type == MSG_LEARN) {
             understand_learn(ch, &rx, &tx, &msg, payload);
+            continue;
+        } else if (msg.type == MSG_REMEMBER) {
+            understand_remember(ch, &rx, &tx, &msg, payload);
             continue;
         } else {
             continue;   /* accept_request lets no other type through */

@@ -56,7 +56,7 @@ void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ri
 {
     static char text[RING_MAX_SLOT + 1];
     struct msg_learn req;
-    struct msg_learn_done done;
+    struct msg_done done;
 
     memset(&done, 0, sizeof(done));
     if (msg->length <= sizeof(req)) {
@@ -76,6 +76,27 @@ void understand_learn(const struct guest_channel *ch, struct ring *rx, struct ri
         }
     }
     channel_send(ch, rx, tx, MSG_LEARN_DONE, msg->request_id, &done, sizeof(done));
+}
+
+void understand_remember(const struct guest_channel *ch, struct ring *rx, struct ring *tx,
+                         const struct ring_msg *msg, const void *payload)
+{
+    static char fact[RING_MAX_SLOT + 1];
+    struct msg_done done;
+
+    memset(&done, 0, sizeof(done));
+    memcpy(fact, payload, msg->length);
+    fact[msg->length] = '\0';
+    if (!u.ready) {
+        done.status = AIOS_EINVAL;
+        ksnprintf(done.detail, sizeof(done.detail), "no intent engine: %s", u.why);
+    } else if (strlen(fact) != msg->length) {
+        done.status = AIOS_EINVAL;
+        ksnprintf(done.detail, sizeof(done.detail), "remember: malformed request");
+    } else {
+        done.status = aios_intent_remember(&u.engine, fact, done.detail, sizeof(done.detail));
+    }
+    channel_send(ch, rx, tx, MSG_REMEMBER_DONE, msg->request_id, &done, sizeof(done));
 }
 
 void understand(const struct guest_channel *ch, struct ring *rx, struct ring *tx,

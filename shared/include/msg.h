@@ -19,7 +19,9 @@ enum msg_type {
     MSG_INTENT = 9,    /* payload: a sentence (UTF-8, not terminated) to understand */
     MSG_INTENT_RESULT = 10, /* payload: struct msg_intent_result */
     MSG_LEARN = 11,    /* payload: struct msg_learn, then the sentence (not terminated) */
-    MSG_LEARN_DONE = 12, /* payload: struct msg_learn_done */
+    MSG_LEARN_DONE = 12, /* payload: struct msg_done */
+    MSG_REMEMBER = 13, /* payload: the fact (UTF-8, not terminated): a granted memory.remember */
+    MSG_REMEMBER_DONE = 14, /* payload: struct msg_done */
 };
 
 /* A correction: the sentence that follows is an example of intent from now on. */
@@ -27,7 +29,8 @@ struct msg_learn {
     char intent[24];          /* NUL-terminated */
 };
 
-struct msg_learn_done {
+/* The answer to a MSG_LEARN or a MSG_REMEMBER. */
+struct msg_done {
     int32_t status;           /* 0, or the engine's negative error */
     char detail[92];          /* NUL-terminated: why, when status is not 0 */
 };

@@ -39,10 +39,32 @@ def test_memory_remembers_and_recalls(boot):
     s = boot()
     out = s.command("remember that the router is in the attic")
     assert "remembered: the router is in the attic" in out, out
+    out = s.command("remember that")
+    assert "Not sure what you mean; perhaps: memory.remember (what to remember?)" in out, out
     out = s.command("where is the router")
     assert "intent: memory.recall" in out, out
     assert out.rstrip().endswith("the router is in the attic"), out
     assert "I know nothing about that." in s.command("when is my birthday")
+
+
+def test_the_layout_decides_what_ai_may_have_done(boot):
+    # This layout grants ai partition.restart and memory.recall, not memory.remember.
+    s = boot(layout="test-three-partitions")
+    out = s.command("remember that the spare key is under the mat")
+    assert 'intent: memory.remember' in out and 'fact="the spare key is under the mat"' in out
+    assert "refused: the layout does not let ai request memory.remember" in out, out
+    assert "[rt] log: refused memory.remember requested by ai" in out
+    # Refused, so never stored: the AI partition stores a fact only when rt says so.
+    out = s.command("where is the spare key")
+    assert "intent: memory.recall" in out and "I know nothing about that." in out, out
+    # "now the ai one too" after a restart (of a partition this layout does not have).
+    out = s.command("restart the linux partition")
+    assert 'partition="linux"' in out and "there is no partition 'linux' in this layout" in out
+    out = s.command("now the ai one too")
+    assert 'intent: partition.restart' in out and 'partition="ai"' in out, out
+    assert "restarting ai" in out
+    s.expect(r"\[ai\] aios: cpu 1 ready")
+    assert s.partitions()["ai"] == ("1-2", "running", 1)
 
 
 def test_context_calc_and_clarify(boot):

@@ -61,9 +61,19 @@ def score(blocks, name):
     return accuracy
 
 
+def examples():
+    """Every example sentence of the corpus (aios/intents/*.txt), lower case."""
+    corpus = os.path.join(ROOT, "aios", "intents")
+    return {line.strip().lower() for name in os.listdir(corpus) if name.endswith(".txt")
+            for line in open(os.path.join(corpus, name), encoding="utf-8")
+            if line.strip() and not line.startswith("#")}
+
+
 def test_paraphrases_never_seen():
-    """Single sentences, each its own conversation."""
+    """Single sentences, each its own conversation; none of them is an example."""
     blocks = [[(i, s, {})] for b in load(os.path.join(HERE, "paraphrases.txt")) for i, s, _ in b]
+    seen = examples() & {s.strip().lower() for (b,) in blocks for s in [b[1]]}
+    assert not seen, f"paraphrases that are examples: {sorted(seen)}"
     assert score(blocks, "paraphrases") >= 0.90
 
 
@@ -76,3 +86,28 @@ def test_json_shape_and_clarify():
     assert r == {"intent": "timer.set", "slots": {"seconds": "3"},
                  "confidence": r["confidence"]} and 0 < r["confidence"] <= 1
     assert c["intent"] == "clarify" and isinstance(c["slots"]["candidates"], list)
+
+
+def test_context_is_the_last_ten_turns():
+    """"it" is the last file named within the last 10 turns, and nothing older."""
+    calcs = [f"what is {n} plus 1" for n in range(10)]
+    (*_, near), (*_, far) = understand([["create notes.txt"] + calcs[:9] + ["delete it"],
+                                        ["create notes.txt"] + calcs + ["delete it"]])
+    assert near["intent"] == "file.delete" and near["slots"] == {"name": "notes.txt"}
+    assert far["intent"] == "file.delete" and far["slots"] == {}
+
+
+def test_memory_says_what_it_did_not_store():
+    """A fact with nothing in it is a question back; a fact beyond the 256 the memory holds
+    is refused with a reason, not dropped in silence; numbers must match to recall."""
+    (empty,), = understand([["remember that"]])
+    assert empty["intent"] == "clarify"
+    assert empty["slots"]["candidates"] == ["memory.remember (what to remember?)"]
+    facts = [f"remember that locker {n} holds box number {n * 7}" for n in range(257)]
+    rs, = understand([facts + ["what does locker 12 hold", "what does locker 256 hold"]])
+    assert all(r["intent"] == "memory.remember" and "error" not in r for r in rs[:256])
+    assert rs[256]["slots"]["fact"] == "locker 256 holds box number 1792"
+    assert rs[256]["error"] == "memory is full (256 facts); this one is not stored"
+    assert rs[257]["intent"] == "memory.recall"
+    assert rs[257]["slots"]["answer"] == "locker 12 holds box number 84"
+    assert rs[258]["intent"] == "memory.recall" and rs[258]["slots"]["answer"] == ""

@@ -8,7 +8,8 @@
  * Slots (file names, numbers, durations, partition names, free text) are read from the
  * sentence by rules. The last turns are kept as context, so "it" and "that file" find the
  * last file named, and "what about the cpu" keeps the previous intent with a new subject.
- * A semantic memory (memory.remember / memory.recall) keeps facts, embedded and indexed.
+ * A semantic memory (memory.remember / memory.recall) keeps facts, embedded and indexed;
+ * a fact is stored by aios_intent_remember once the trusted side grants the request.
  *
  * The engine only proposes: it returns a structured result and never acts. All memory
  * comes from the arena given at init; nothing here needs libc beyond shared/libc.
@@ -57,11 +58,9 @@ struct aios_intent_engine {
     uint32_t nexamples;               /* from the corpus, then learned ones */
     struct aios_hnsw examples;        /* label = example number */
     float *unknown;                   /* the encoder's embedding of nonsense */
-    /* Context: the last turns, newest last, and the entities they named. */
+    /* Context: the last turns, newest last; "it" is an entity one of them named. */
     struct aios_intent_turn turns[AIOS_INTENT_CONTEXT];
     unsigned nturns;
-    char last_file[AIOS_INTENT_SLOT_VALUE];
-    char last_partition[AIOS_INTENT_SLOT_VALUE];
     /* Semantic memory. */
     char (*facts)[AIOS_INTENT_SLOT_VALUE];
     uint32_t nfacts;
@@ -91,6 +90,14 @@ int aios_intent_understand(struct aios_intent_engine *e, const char *text,
 #define AIOS_INTENT_MAX_LEARNED 256
 int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char *intent,
                       char *err, size_t errlen);
+
+/* memory.remember, once granted: store fact (what the engine put in the result's "fact"
+ * slot), embedded and indexed, for memory.recall. AIOS_OK (also when the very same fact is
+ * stored already); AIOS_EINVAL for an empty or too long fact or one without words;
+ * AIOS_ERANGE when AIOS_INTENT_MAX_FACTS are stored (nothing is forgotten to make room);
+ * reason in err. understand only proposes a fact: it stores nothing. */
+int aios_intent_remember(struct aios_intent_engine *e, const char *fact, char *err,
+                         size_t errlen);
 
 /* A new conversation: forget the turns (not the memory). */
 void aios_intent_reset(struct aios_intent_engine *e);
