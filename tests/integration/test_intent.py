@@ -47,6 +47,22 @@ def test_memory_remembers_and_recalls(boot):
     assert "I know nothing about that." in s.command("when is my birthday")
 
 
+def test_each_granted_action_is_carried_out(boot):
+    s = boot()
+    out = s.command("show me the perf counters")
+    assert "intent: perf.report" in out and re.search(r"^core 0 \(rt\): hypercalls \d+", out, re.M), out
+    out = s.command("what can you do")
+    assert "intent: help" in out and "Ask me in your own words" in out, out
+    assert "usage:" not in out and "calc" in out.split("The commands are:")[1]
+    out = s.command("how long have you been up")
+    assert 'subject="uptime"' in out and re.search(r"^uptime: \d+:\d\d:\d\d ", out, re.M), out
+    out = s.command("how much memory is free")
+    assert 'subject="memory"' in out and "memory: rt 64 MiB, ai 1024 MiB" in out, out
+    # chat: the sentence goes to the model as an ask, its answer streamed back.
+    out = s.command("tell me a joke", timeout=120)
+    assert "intent: chat" in out and re.search(r"\[\d+ tokens \(prompt \d+\)", out), out
+
+
 def test_the_layout_decides_what_ai_may_have_done(boot):
     # This layout grants ai partition.restart and memory.recall, not memory.remember.
     s = boot(layout="test-three-partitions")
