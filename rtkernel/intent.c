@@ -117,11 +117,55 @@ static void restart_partition(const char *name)
         kprintf("restarting %s\n", name);
 }
 
-static bool request_done(const char *what, struct link *l, uint16_t type, const void *payload,
-                         uint32_t len, uint16_t done_type, struct msg_done *done);
+/* Wait for the answer of type to request id; false (and says why) on a timeout. */
+static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *msg, void *in)
+{
+    uint64_t start = read_sysreg(cntvct_el0);
 
-/* Carry out r, which check() passed and the layout grants. */
-static void act(const struct msg_intent_result *r, const char *text)
+    for (;;) {
+        int rc = link_receive(l, msg, in, RING_MAX_SLOT);
+
+        if (rc == 0 && msg->request_id == id && msg->type == type)
+            return true;
+        if (rc == 0)
+            l->stray++;
+        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
+            kprintf("intent: no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
+            return false;
+        }
+        if (rc == -EAGAIN)
+            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
+    }
+}
+
+/* Send a request of type to the AI partition and wait for its done_type answer, checked
+ * (size, a printable detail): false, having said why (prefixed with what), when there is
+ * none usable. */
+static bool request_done(const char *what, struct link *l, uint16_t type, const void *payload,
+                         uint32_t len, uint16_t done_type, struct msg_done *done)
+{
+    static uint8_t in[RING_MAX_SLOT];
+    struct ring_msg msg;
+    uint64_t id;
+    int rc = link_send(l, type, payload, len, &id);
+
+    if (rc) {
+        kprintf("%s: %s\n", what, link_error(l, rc));
+        return false;
+    }
+    if (!answer(l, id, done_type, &msg, in))
+        return false;
+    memcpy(done, in, sizeof(*done));
+    if (msg.length != sizeof(*done) || !clean_string(done->detail, sizeof(done->detail), true)) {
+        kprintf("%s: the AI partition answered with a malformed message; ignored\n", what);
+        return false;
+    }
+    return true;
+}
+
+/* Carry out r, which check() passed and the layout grants; l is the link to the AI
+ * partition. */
+static void act(struct link *l, const struct msg_intent_result *r, const char *text)
 {
     const char *name = r->intent;
 
@@ -179,8 +223,8 @@ static void act(const struct msg_intent_result *r, const char *text)
 
         if (!fact || !fact[0])
             kprintf("remember: what? (no fact given)\n");
-        else if (request_done("remember", link_to(INTENT_PEER), MSG_REMEMBER, fact,
-                              (uint32_t)strlen(fact), MSG_REMEMBER_DONE, &done))
+        else if (request_done("remember", l, MSG_REMEMBER, fact, (uint32_t)strlen(fact),
+                              MSG_REMEMBER_DONE, &done))
             kprintf(done.status ? "not remembered: %s\n" : "remembered: %s\n",
                     done.status ? done.detail : fact);
     } else if (!strcmp(name, "memory.recall")) {
@@ -197,52 +241,6 @@ static void show(const struct msg_intent_result *r)
     for (uint32_t i = 0; i < r->nslots; i++)
         kprintf(" %s=\"%s\"", r->slots[i].name, r->slots[i].value);
     kprintf("\n");
-}
-
-/* Wait for the answer of type to request id; false (and says why) on a timeout. */
-static bool answer(struct link *l, uint64_t id, uint16_t type, struct ring_msg *msg, void *in)
-{
-    uint64_t start = read_sysreg(cntvct_el0);
-
-    for (;;) {
-        int rc = link_receive(l, msg, in, RING_MAX_SLOT);
-
-        if (rc == 0 && msg->request_id == id && msg->type == type)
-            return true;
-        if (rc == 0)
-            l->stray++;
-        if (read_sysreg(cntvct_el0) - start > read_sysreg(cntfrq_el0) / 1000 * INTENT_TIMEOUT_MS) {
-            kprintf("intent: no answer from %s within %d ms\n", INTENT_PEER, INTENT_TIMEOUT_MS);
-            return false;
-        }
-        if (rc == -EAGAIN)
-            guest_wait_until(read_sysreg(cntvct_el0) + read_sysreg(cntfrq_el0) / 1000);
-    }
-}
-
-/* Send a request of type to the AI partition and wait for its done_type answer, checked
- * (size, a printable detail): false, having said why (prefixed with what), when there is
- * none usable. */
-static bool request_done(const char *what, struct link *l, uint16_t type, const void *payload,
-                         uint32_t len, uint16_t done_type, struct msg_done *done)
-{
-    static uint8_t in[RING_MAX_SLOT];
-    struct ring_msg msg;
-    uint64_t id;
-    int rc = link_send(l, type, payload, len, &id);
-
-    if (rc) {
-        kprintf("%s: %s\n", what, link_error(l, rc));
-        return false;
-    }
-    if (!answer(l, id, done_type, &msg, in))
-        return false;
-    memcpy(done, in, sizeof(*done));
-    if (msg.length != sizeof(*done) || !clean_string(done->detail, sizeof(done->detail), true)) {
-        kprintf("%s: the AI partition answered with a malformed message; ignored\n", what);
-        return false;
-    }
-    return true;
 }
 
 int rt_intent_query(const char *text, struct msg_intent_result *r)
@@ -309,7 +307,7 @@ void rt_intent(const char *text)
                 INTENT_PEER);
         return;
     }
-    act(&r, text);
+    act(l, &r, text);
 }
 
 /* learn "<sentence>" <intent>: the sentence is between the first and the last quote. */

@@ -579,9 +579,9 @@ int aios_intent_remember(struct aios_intent_engine *e, const char *fact, char *e
     int rc;
 
     if (!len)
-        return kfail(err, errlen, AIOS_EINVAL, "remember: no fact given");
+        return kfail(err, errlen, AIOS_EINVAL, "no fact given");
     if (len >= AIOS_INTENT_SLOT_VALUE)
-        return kfail(err, errlen, AIOS_EINVAL, "remember: a fact has at most %d characters",
+        return kfail(err, errlen, AIOS_EINVAL, "a fact has at most %d characters",
                      AIOS_INTENT_SLOT_VALUE - 1);
     for (uint32_t i = 0; i < e->nfacts; i++)
         if (!strcmp(e->facts[i], fact))
@@ -592,14 +592,14 @@ int aios_intent_remember(struct aios_intent_engine *e, const char *fact, char *e
     mark = aios_arena_mark(e->arena);
     v = aios_arena_alloc(e->arena, e->dim * sizeof(float), 16);
     if (!v)
-        return kfail(err, errlen, AIOS_ENOMEM, "remember: out of memory");
+        return kfail(err, errlen, AIOS_ENOMEM, "out of memory");
     rc = aios_encoder_embed(e->enc, fact, v, e->arena);
     if (rc)
-        kfail(err, errlen, rc, "remember: cannot embed it (%d)", rc);
+        kfail(err, errlen, rc, "cannot embed it (%d)", rc);
     else if (aios_encoder_cosine(v, v, e->dim) == 0.0f)
-        rc = kfail(err, errlen, AIOS_EINVAL, "remember: \"%s\" has no words to find it by", fact);
+        rc = kfail(err, errlen, AIOS_EINVAL, "\"%s\" has no words to find it by", fact);
     else if ((rc = aios_hnsw_insert(&e->memory, v, e->nfacts)))
-        kfail(err, errlen, rc, "remember: cannot index it (%d)", rc);
+        kfail(err, errlen, rc, "cannot index it (%d)", rc);
     else
         memcpy(e->facts[e->nfacts++], fact, len + 1);
     aios_arena_reset(e->arena, mark);

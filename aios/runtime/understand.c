@@ -92,7 +92,7 @@ void understand_remember(const struct guest_channel *ch, struct ring *rx, struct
         ksnprintf(done.detail, sizeof(done.detail), "no intent engine: %s", u.why);
     } else if (strlen(fact) != msg->length) {
         done.status = AIOS_EINVAL;
-        ksnprintf(done.detail, sizeof(done.detail), "remember: malformed request");
+        ksnprintf(done.detail, sizeof(done.detail), "malformed request");
     } else {
         done.status = aios_intent_remember(&u.engine, fact, done.detail, sizeof(done.detail));
     }

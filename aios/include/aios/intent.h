@@ -95,7 +95,8 @@ int aios_intent_learn(struct aios_intent_engine *e, const char *text, const char
  * slot), embedded and indexed, for memory.recall. AIOS_OK (also when the very same fact is
  * stored already); AIOS_EINVAL for an empty or too long fact or one without words;
  * AIOS_ERANGE when AIOS_INTENT_MAX_FACTS are stored (nothing is forgotten to make room);
- * reason in err. understand only proposes a fact: it stores nothing. */
+ * reason in err (a bare reason: callers say what failed). understand only proposes a
+ * fact: it stores nothing. */
 int aios_intent_remember(struct aios_intent_engine *e, const char *fact, char *err,
                          size_t errlen);
 
